@@ -1,0 +1,55 @@
+using Microsoft.ML.Attribution.Oracles;
+using Microsoft.ML.Attribution.Tensors;
+
+namespace Microsoft.ML.Attribution.Methods;
+
+/// <summary>
+/// The shared core of feature ablation and occlusion: for every row and every set of input elements, replace those
+/// elements by the baseline, run the model, and report f(x)[t] − f(x with the set ablated)[t]. All (row, set) pairs
+/// of all rows are batched together.
+/// </summary>
+internal static class Ablation
+{
+    /// <summary>
+    /// <c>perturbations(row)</c> lists the element sets (flat indices within the row) to ablate one at a time;
+    /// <c>consume</c> gets (row, element set, output difference) for every pair. Returns the resolved targets.
+    /// </summary>
+    public static int[] Run(IForwardOracle oracle, NdArray<float> inputs, NdArray<float> reference, Target? target,
+        int? internalBatchSize, Func<int, IReadOnlyList<int[]>> perturbations, Action<int, int[], float> consume)
+    {
+        int rows = inputs.Rows;
+        int chunk = Batcher.ChunkRows(internalBatchSize, inputs.RowSize, oracle.MaxRowsPerCall);
+        var outputs = Batcher.ForwardRows(oracle, inputs, chunk);
+        var targets = (target ?? Target.Predicted).Resolve(oracle, inputs, chunk, outputs);
+
+        var sets = new IReadOnlyList<int[]>[rows];
+        var firstItem = new int[rows + 1];
+        for (int r = 0; r < rows; r++)
+        {
+            sets[r] = perturbations(r);
+            firstItem[r + 1] = firstItem[r] + sets[r].Count;
+        }
+        int RowOf(int item)
+        {
+            int r = Array.BinarySearch(firstItem, item);
+            if (r < 0) return ~r - 1;
+            while (r + 1 < firstItem.Length && firstItem[r + 1] == item) r++; // skip rows with no sets
+            return r;
+        }
+
+        Batcher.Forward(oracle, firstItem[rows], inputs.RowShape, chunk,
+            fill: (item, dst) =>
+            {
+                int r = RowOf(item);
+                inputs.Row(r).CopyTo(dst);
+                var b = reference.Row(r);
+                foreach (int j in sets[r][item - firstItem[r]]) dst[j] = b[j];
+            },
+            consume: (item, output) =>
+            {
+                int r = RowOf(item);
+                consume(r, sets[r][item - firstItem[r]], outputs.Row(r)[targets[r]] - output[targets[r]]);
+            });
+        return targets;
+    }
+}

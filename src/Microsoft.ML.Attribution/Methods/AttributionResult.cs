@@ -1,0 +1,12 @@
+using Microsoft.ML.Attribution.Tensors;
+
+namespace Microsoft.ML.Attribution.Methods;
+
+/// <summary>What an attribution method returns.</summary>
+/// <param name="Attributions">One value per input element, shaped like the attributed tensor.</param>
+/// <param name="Targets">The output index explained for each row.</param>
+/// <param name="ConvergenceDelta">
+/// Per row, Σ attributions − (f(input) − f(baseline)) for the target, where the method has a completeness property;
+/// otherwise null.
+/// </param>
+public sealed record AttributionResult(NdArray<float> Attributions, int[] Targets, float[]? ConvergenceDelta = null);

@@ -1,0 +1,79 @@
+using Microsoft.ML.Attribution.Oracles;
+using Microsoft.ML.Attribution.Tensors;
+
+namespace Microsoft.ML.Attribution.Methods;
+
+/// <summary>Writes the model input of expanded item <c>item</c> (a row × step, or a row × perturbation) into <c>destination</c>.</summary>
+internal delegate void ItemFiller(int item, Span<float> destination);
+
+/// <summary>
+/// Runs many expanded items (rows × steps, rows × perturbations) through an oracle in chunks of a bounded number of
+/// rows, so one ONNX Runtime call carries many items while memory stays bounded by the chunk, not by the expansion.
+/// </summary>
+internal static class Batcher
+{
+    /// <summary>Default chunk budget in input elements (16 MB of float32 per chunk tensor).</summary>
+    public const long DefaultChunkElements = 1L << 22;
+
+    /// <summary>Default cap on rows per call when the caller sets no internal batch size.</summary>
+    public const int DefaultMaxChunkRows = 4096;
+
+    public static int ChunkRows(int? internalBatchSize, int rowSize, int? maxRowsPerCall)
+    {
+        if (internalBatchSize is < 1)
+            throw new ArgumentOutOfRangeException(nameof(internalBatchSize), internalBatchSize, "The internal batch size must be at least 1.");
+        int rows = internalBatchSize ?? (int)Math.Clamp(DefaultChunkElements / Math.Max(1, rowSize), 1, DefaultMaxChunkRows);
+        if (maxRowsPerCall is int max && max > 0) rows = Math.Min(rows, max);
+        return rows;
+    }
+
+    /// <summary>Forward pass over <paramref name="items"/> expanded rows; <paramref name="consume"/> gets each item's output row.</summary>
+    public static void Forward(IForwardOracle oracle, int items, int[] rowShape, int chunkRows, ItemFiller fill,
+        Action<int, ReadOnlySpan<float>> consume)
+    {
+        for (int start = 0; start < items; start += chunkRows)
+        {
+            int n = Math.Min(chunkRows, items - start);
+            var batch = new NdArray<float>([n, .. rowShape]);
+            for (int i = 0; i < n; i++) fill(start + i, batch.Row(i));
+            var outputs = oracle.Forward(batch);
+            for (int i = 0; i < n; i++) consume(start + i, outputs.Row(i));
+        }
+    }
+
+    /// <summary>
+    /// Forward and backward over expanded items; the seed of item <c>i</c> is a one-hot at <paramref name="targetOf"/>(i)
+    /// among <paramref name="outputSize"/> outputs. <paramref name="consume"/> gets each item's gradient row and output row.
+    /// </summary>
+    public static void Gradient(IGradientOracle oracle, int items, int[] rowShape, int outputSize, int chunkRows,
+        ItemFiller fill, Func<int, int> targetOf, Action<int, ReadOnlySpan<float>, ReadOnlySpan<float>> consume)
+    {
+        for (int start = 0; start < items; start += chunkRows)
+        {
+            int n = Math.Min(chunkRows, items - start);
+            var batch = new NdArray<float>([n, .. rowShape]);
+            var seed = new NdArray<float>(n, outputSize);
+            for (int i = 0; i < n; i++)
+            {
+                fill(start + i, batch.Row(i));
+                seed.Data[i * outputSize + targetOf(start + i)] = 1f;
+            }
+            var (outputs, gradients) = oracle.ForwardBackward(batch, seed);
+            var g = gradients.Reshape(n, gradients.Length / n);
+            for (int i = 0; i < n; i++) consume(start + i, g.Row(i), outputs.Row(i));
+        }
+    }
+
+    /// <summary>The model's outputs for every row of <paramref name="inputs"/>.</summary>
+    public static NdArray<float> ForwardRows(IForwardOracle oracle, NdArray<float> inputs, int chunkRows)
+    {
+        float[]? data = null;
+        int outputSize = 0;
+        Forward(oracle, inputs.Rows, inputs.RowShape, chunkRows, (i, dst) => inputs.Row(i).CopyTo(dst), (i, output) =>
+        {
+            if (data is null) { outputSize = output.Length; data = new float[inputs.Rows * outputSize]; }
+            output.CopyTo(data.AsSpan(i * outputSize, outputSize));
+        });
+        return new NdArray<float>(data ?? [], inputs.Rows, outputSize);
+    }
+}
