@@ -5,7 +5,10 @@ namespace Microsoft.ML.Attribution.Autodiff;
 
 /// <summary>The names a built gradient graph uses for its extra input and outputs.</summary>
 internal sealed record GradientGraph(OnnxModel Model, string Output, string SeedInput, IReadOnlyList<string> Wrt,
-    IReadOnlyList<string> GradientOutputs, string RuleSet);
+    IReadOnlyList<string> GradientOutputs, GradientRuleSet Rules, IReadOnlyList<string> ExtraOutputs)
+{
+    public string RuleSet => Rules.Name;
+}
 
 /// <summary>
 /// Reverse-mode differentiation into ONNX: extends a model with the backward pass of <c>output</c> with respect to
@@ -146,6 +149,6 @@ internal static class GradientGraphBuilder
         graph.Output.Clear();
         graph.Output.AddRange(finalOutputs);
         graph.ValueInfo.Clear(); // recorded shapes may be stale after surgery; ORT re-infers
-        return new GradientGraph(new OnnxModel(proto), output, seed, wrt.ToList(), gradientNames, rules.Name);
+        return new GradientGraph(new OnnxModel(proto), output, seed, wrt.ToList(), gradientNames, rules, extraOutputs?.ToList() ?? []);
     }
 }

@@ -56,7 +56,15 @@ internal sealed class GradientRuleSet
             .AddAll(Rules.ElementwiseRules.All)
             .AddAll(Rules.LinearAlgebraRules.All)
             .AddAll(Rules.ShapeRules.All)
-            .AddAll(Rules.SoftmaxRules.All));
+            .AddAll(Rules.SoftmaxRules.All)
+            .AddAll(Rules.ActivationRules.All)
+            .AddAll(Rules.ReductionRules.All)
+            .AddAll(Rules.TensorRules.All)
+            .AddAll(Rules.LayerNormRules.All)
+            .AddAll(Rules.ConvolutionRules.All)
+            .AddAll(Rules.PoolingRules.All)
+            .AddAll(Rules.BatchNormRules.All)
+            .AddAll(Rules.ResizeRules.All));
 
     /// <summary>
     /// Ops whose outputs never carry gradient (shape arithmetic, comparisons, index producers): tensors they make are

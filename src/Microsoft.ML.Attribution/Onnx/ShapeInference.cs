@@ -9,7 +9,7 @@ namespace Microsoft.ML.Attribution.Onnx;
 /// exporters emit for a dynamic batch) are evaluated symbolically so that Reshape targets are known.
 /// Ops it does not model take the shape recorded in the model's value_info, or stay unknown.
 /// </summary>
-internal static class ShapeInference
+internal static partial class ShapeInference
 {
     private const int MaxTrackedValues = 64;
 
@@ -38,7 +38,7 @@ internal static class ShapeInference
         return state.Types;
     }
 
-    private sealed class State
+    private sealed partial class State
     {
         private readonly OnnxModel _model;
         public readonly Dictionary<string, TensorType> Types = new(StringComparer.Ordinal);
@@ -273,6 +273,7 @@ internal static class ShapeInference
                         break;
                     }
                 default:
+                    if (!VisitSpatial(node, x)) VisitTensorOps(node, x);
                     break;
             }
         }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.ML.Attribution.Autodiff;
 using Microsoft.ML.Attribution.Onnx;
 using Microsoft.ML.Attribution.Runtime;
@@ -7,22 +8,21 @@ namespace Microsoft.ML.Attribution.Oracles;
 
 /// <summary>
 /// Forward and gradient oracle over an ONNX model: the forward pass runs the model as it is; gradients run the model
-/// extended with its backward pass (built once as plain ONNX ops, cached with its session).
+/// extended with its backward pass (built once per rule set and differentiated tensors as plain ONNX ops, cached
+/// with its ONNX Runtime session).
 /// </summary>
 public sealed class OnnxGradientOracle : IGradientOracle
 {
     private readonly object _gate = new();
-    private readonly OnnxModel _model;
     private readonly int[]? _rowShape;
-    private byte[]? _forwardBytes;
-    private GradientGraph? _gradientGraph;
-    private byte[]? _gradientBytes;
+    private readonly ConcurrentDictionary<string, Lazy<(GradientGraph Graph, OnnxSession Session)>> _graphs = new(StringComparer.Ordinal);
+    private OnnxSession? _forwardSession;
     private int[]? _outputRowShape;
 
     /// <summary>Opens an ONNX model file.</summary>
     /// <param name="modelPath">Path of the <c>.onnx</c> file.</param>
     /// <param name="inputName">The input to attribute; default: the model's only (first) input.</param>
-    /// <param name="outputName">The output to explain; default: the model's first output.</param>
+    /// <param name="outputName">The output to explain (any tensor of the graph); default: the model's first output.</param>
     /// <param name="options">ONNX Runtime settings; default CPU.</param>
     public OnnxGradientOracle(string modelPath, string? inputName = null, string? outputName = null, RuntimeOptions? options = null)
         : this(OnnxModel.Load(modelPath), inputName, outputName, options) { }
@@ -31,16 +31,24 @@ public sealed class OnnxGradientOracle : IGradientOracle
     public OnnxGradientOracle(byte[] modelBytes, string? inputName = null, string? outputName = null, RuntimeOptions? options = null)
         : this(OnnxModel.Load(modelBytes), inputName, outputName, options) { }
 
-    internal OnnxGradientOracle(OnnxModel model, string? inputName, string? outputName, RuntimeOptions? options)
+    /// <param name="model">The model.</param>
+    /// <param name="inputName">The attributed input.</param>
+    /// <param name="outputName">The explained output.</param>
+    /// <param name="options">Runtime settings.</param>
+    /// <param name="allowOtherInputs">
+    /// Accept models with further inputs, which callers then feed through <see cref="Run"/> (e.g. a graph cut at a layer
+    /// that still reads the original input through a skip connection).
+    /// </param>
+    internal OnnxGradientOracle(OnnxModel model, string? inputName, string? outputName, RuntimeOptions? options, bool allowOtherInputs = false)
     {
         Options = options ?? RuntimeOptions.Default;
         if (model.Inputs.Count == 0) throw new ArgumentException("The ONNX model has no inputs.");
         InputName = inputName ?? model.Inputs[0].Name;
         if (!model.IsInput(InputName))
             throw new ArgumentException($"Input '{InputName}' is not an input of the model; its inputs are {string.Join(", ", model.Inputs.Select(i => i.Name))}.");
-        var others = model.Inputs.Where(i => i.Name != InputName).Select(i => i.Name).ToList();
-        if (others.Count > 0)
-            throw new ArgumentException($"The model has further inputs ({string.Join(", ", others)}) besides '{InputName}'; only single-input models are supported by this oracle.");
+        OtherInputs = model.Inputs.Where(i => i.Name != InputName).Select(i => i.Name).ToList();
+        if (OtherInputs.Count > 0 && !allowOtherInputs)
+            throw new ArgumentException($"The model has further inputs ({string.Join(", ", OtherInputs)}) besides '{InputName}'; only single-input models are supported by this oracle.");
         OutputName = outputName ?? model.Outputs[0].Name;
         model.RequireTensor(OutputName);
         var inputType = model.Types[InputName];
@@ -52,7 +60,7 @@ public sealed class OnnxGradientOracle : IGradientOracle
             if (shape[1..].All(d => d.IsKnown)) _rowShape = shape[1..].Select(d => (int)d.Value!.Value).ToArray();
         }
         // Expose the explained output even when it is an intermediate tensor.
-        _model = model.Outputs.Count == 1 && model.Outputs[0].Name == OutputName ? model : model.WithOutputs([OutputName]);
+        Model = model.Outputs.Count == 1 && model.Outputs[0].Name == OutputName ? model : model.WithOutputs([OutputName]);
     }
 
     /// <inheritdoc />
@@ -68,34 +76,39 @@ public sealed class OnnxGradientOracle : IGradientOracle
     public RuntimeOptions Options { get; }
 
     /// <summary>The device the forward session runs on (CPU when CUDA was asked for but is not available).</summary>
-    public ExecutionDevice Device => OnnxSession.Get(ForwardBytes, Options).Device;
+    public ExecutionDevice Device => ForwardSession.Device;
 
-    private byte[] ForwardBytes
-    {
-        get { lock (_gate) return _forwardBytes ??= _model.ToBytes(); }
-    }
+    /// <summary>The forward model, with the explained output as its only output.</summary>
+    internal OnnxModel Model { get; }
 
-    internal GradientGraph GradientGraph
+    /// <summary>Model inputs besides the attributed one (only when constructed with allowOtherInputs).</summary>
+    internal IReadOnlyList<string> OtherInputs { get; }
+
+    private OnnxSession ForwardSession
     {
-        get
-        {
-            lock (_gate)
-            {
-                if (_gradientGraph is null)
-                {
-                    _gradientGraph = GradientGraphBuilder.Build(_model, OutputName, [InputName]);
-                    _gradientBytes = _gradientGraph.Model.ToBytes();
-                }
-                return _gradientGraph;
-            }
-        }
+        get { lock (_gate) return _forwardSession ??= OnnxSession.Get(Model.ToBytes(), Options); }
     }
 
     /// <summary>
-    /// Builds the gradient graph now rather than on first use.
+    /// The gradient graph of the output with respect to <paramref name="wrt"/> under <paramref name="rules"/>, returning
+    /// <paramref name="extraOutputs"/> as well; built on first use and cached with its session.
     /// </summary>
+    internal GradientGraph Graph(GradientRuleSet rules, IReadOnlyList<string> wrt, IReadOnlyList<string>? extraOutputs = null) =>
+        Entry(rules, wrt, extraOutputs).Graph;
+
+    private (GradientGraph Graph, OnnxSession Session) Entry(GradientRuleSet rules, IReadOnlyList<string> wrt, IReadOnlyList<string>? extraOutputs)
+    {
+        string key = $"{rules.Name}|{string.Join("\u0001", wrt)}|{string.Join("\u0001", extraOutputs ?? [])}";
+        return _graphs.GetOrAdd(key, _ => new Lazy<(GradientGraph, OnnxSession)>(() =>
+        {
+            var graph = GradientGraphBuilder.Build(Model, OutputName, wrt, rules, extraOutputs);
+            return (graph, OnnxSession.Get(graph.Model.ToBytes(), Options));
+        })).Value;
+    }
+
+    /// <summary>Builds the standard gradient graph now rather than on first use.</summary>
     /// <exception cref="UnsupportedOperatorException">The model uses ops without gradient rules.</exception>
-    public void BuildGradients() => _ = GradientGraph;
+    public void BuildGradients() => _ = Graph(GradientRuleSet.Standard, [InputName]);
 
     /// <inheritdoc />
     public void ValidateInput(NdArray<float> inputs)
@@ -114,10 +127,12 @@ public sealed class OnnxGradientOracle : IGradientOracle
     }
 
     /// <inheritdoc />
-    public NdArray<float> Forward(NdArray<float> inputs)
+    public NdArray<float> Forward(NdArray<float> inputs) => Forward(inputs, []);
+
+    /// <summary>Forward pass feeding the other model inputs as well.</summary>
+    internal NdArray<float> Forward(NdArray<float> inputs, IReadOnlyList<NamedInput> otherInputs)
     {
-        var session = OnnxSession.Get(ForwardBytes, Options);
-        var output = session.Run([NamedInput.Of(InputName, inputs)], [OutputName])[0];
+        var output = ForwardSession.Run([NamedInput.Of(InputName, inputs), .. otherInputs], [OutputName])[0];
         lock (_gate) _outputRowShape ??= output.Shape.Length > 0 ? output.Shape[1..] : [];
         return AsRows(output, inputs.Rows);
     }
@@ -125,17 +140,37 @@ public sealed class OnnxGradientOracle : IGradientOracle
     /// <inheritdoc />
     public (NdArray<float> Outputs, NdArray<float> Gradients) ForwardBackward(NdArray<float> inputs, NdArray<float> seed)
     {
-        var graph = GradientGraph;
-        var session = OnnxSession.Get(_gradientBytes!, Options);
+        var graph = Graph(GradientRuleSet.Standard, [InputName]);
+        var results = Run(graph, inputs, seed, [OutputName, graph.GradientOutputs[0]]);
+        return (AsRows(results[0], inputs.Rows), results[1]);
+    }
+
+    /// <summary>
+    /// Runs a gradient graph of this oracle on <c>[n, …]</c> rows with a seed of <c>[n, outputs per row]</c> values
+    /// (reshaped to the output's own shape), returning the named outputs (forward tensors or gradients).
+    /// </summary>
+    internal NdArray<float>[] Run(GradientGraph graph, NdArray<float> inputs, NdArray<float> seed, IReadOnlyList<string> outputs,
+        IReadOnlyList<NamedInput>? otherInputs = null)
+    {
+        var (_, session) = Entry(graph.Rules, graph.Wrt, graph.ExtraOutputs);
+        otherInputs ??= [];
         // The seed takes the output's own shape (rows arrive flattened); learn symbolic dims from one forward run.
-        if (_outputRowShape is null) Forward(new NdArray<float>(inputs.Data[..inputs.RowSize], [1, .. inputs.RowShape]));
+        if (_outputRowShape is null) Forward(FirstRow(inputs), otherInputs.Select(FirstRow).ToList());
         int[] seedShape = [inputs.Rows, .. _outputRowShape!];
         if (NdArray<float>.ShapeSize(seedShape) != seed.Length)
             throw new ArgumentException($"Seed of {seed.Length} values does not match output '{OutputName}' shaped {NdArray<float>.FormatShape(seedShape)}.");
-        var results = session.Run(
-            [NamedInput.Of(InputName, inputs), new NamedInput(graph.SeedInput, seed.Data, seedShape)],
-            [OutputName, graph.GradientOutputs[0]]);
-        return (AsRows(results[0], inputs.Rows), results[1]);
+        return session.Run([NamedInput.Of(InputName, inputs), new NamedInput(graph.SeedInput, seed.Data, seedShape), .. otherInputs], outputs);
+    }
+
+    private static NdArray<float> FirstRow(NdArray<float> batch) =>
+        new(batch.Data[..batch.RowSize], [1, .. batch.RowShape]);
+
+    private static NamedInput FirstRow(NamedInput input)
+    {
+        int rowSize = input.Shape.Length == 0 ? 1 : (int)NdArray<float>.ShapeSize(input.Shape.AsSpan(1));
+        var row = Array.CreateInstance(input.Data.GetType().GetElementType()!, rowSize);
+        Array.Copy(input.Data, row, rowSize);
+        return new NamedInput(input.Name, row, [1, .. input.Shape[1..]]);
     }
 
     private NdArray<float> AsRows(NdArray<float> output, int rows)
