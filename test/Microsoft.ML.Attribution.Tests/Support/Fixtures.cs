@@ -34,7 +34,19 @@ internal sealed record FixtureCase(string Name, string Method, string ModelPath,
         : v.ValueKind == JsonValueKind.Array ? v.EnumerateArray().Select(e => e.GetInt32()).ToArray()
         : [v.GetInt32()];
 
-    public NdArray<long>? Mask => String("mask") is { } path ? Npy.ReadInt64(Fixtures.PathOf(path)) : null;
+    public double Double(string name, double fallback) => Params.TryGetProperty(name, out var v) ? v.GetDouble() : fallback;
+
+    /// <summary>A parameter naming a file relative to this case's manifest, or null.</summary>
+    public string? File(string name) => String(name) is { } relative ? System.IO.Path.Combine(ManifestFolder, relative) : null;
+
+    public NdArray<float>? FloatArray(string name) => File(name) is { } path ? Npy.ReadFloat(path) : null;
+
+    public NdArray<long>? LongArray(string name) => File(name) is { } path ? Npy.ReadInt64(path) : null;
+
+    public NdArray<long>? Mask => LongArray("mask");
+
+    /// <summary>The folder of the manifest that lists this case (paths in it are relative to this folder).</summary>
+    public string ManifestFolder { get; init; } = Fixtures.Root;
 
     public override string ToString() => Name;
 }
@@ -57,9 +69,19 @@ internal static class Fixtures
 
     public static string ModelPath(string model) => Case(Cases.First(c => Path.GetFileName(Path.GetDirectoryName(c.ModelPath)) == model).Name).ModelPath;
 
+    /// <summary>Fixtures/manifest.json plus any Fixtures/*/manifest.json (each with paths relative to its own folder).</summary>
     private static IReadOnlyList<FixtureCase> Load()
     {
-        using var doc = JsonDocument.Parse(File.ReadAllText(PathOf("manifest.json")));
+        var manifests = new[] { PathOf("manifest.json") }
+            .Concat(Directory.GetDirectories(Root).Select(d => Path.Combine(d, "manifest.json")).Where(File.Exists).Order(StringComparer.Ordinal));
+        return manifests.SelectMany(LoadManifest).ToList();
+    }
+
+    private static IEnumerable<FixtureCase> LoadManifest(string manifestPath)
+    {
+        string folder = Path.GetDirectoryName(manifestPath)!;
+        string PathOf(string relative) => Path.Combine(folder, relative);
+        using var doc = JsonDocument.Parse(File.ReadAllText(manifestPath));
         var models = doc.RootElement.GetProperty("models");
         var cases = new List<FixtureCase>();
         foreach (var c in doc.RootElement.GetProperty("cases").EnumerateArray())
@@ -77,7 +99,7 @@ internal static class Fixtures
                 c.GetProperty("target").Clone(),
                 c.GetProperty("params").Clone(),
                 PathOf(c.GetProperty("expected").GetString()!),
-                Optional("delta")));
+                Optional("delta")) { ManifestFolder = folder });
         }
         return cases;
     }
