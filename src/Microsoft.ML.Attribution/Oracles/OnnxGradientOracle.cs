@@ -162,6 +162,13 @@ public sealed class OnnxGradientOracle : IGradientOracle
         return session.Run([NamedInput.Of(InputName, inputs), new NamedInput(graph.SeedInput, seed.Data, seedShape), .. otherInputs], outputs);
     }
 
+    /// <summary>The shape of one row of the explained output, learnt from a forward run of <paramref name="sample"/>'s first row if needed.</summary>
+    internal int[] OutputRowShape(NdArray<float> sample)
+    {
+        if (_outputRowShape is null) Forward(FirstRow(sample));
+        return _outputRowShape!;
+    }
+
     private static NdArray<float> FirstRow(NdArray<float> batch) =>
         new(batch.Data[..batch.RowSize], [1, .. batch.RowShape]);
 
