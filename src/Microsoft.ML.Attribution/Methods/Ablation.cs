@@ -8,6 +8,9 @@ namespace Microsoft.ML.Attribution.Methods;
 /// elements by the baseline, run the model, and report f(x)[t] − f(x with the set ablated)[t]. All (row, set) pairs
 /// of all rows are batched together.
 /// </summary>
+/// <summary>The values that replace element set <c>set</c> of row <c>row</c> (a whole row; only the set's elements are read).</summary>
+internal delegate ReadOnlySpan<float> ReplacementRow(int row, int set);
+
 internal static class Ablation
 {
     /// <summary>
@@ -15,6 +18,11 @@ internal static class Ablation
     /// <c>consume</c> gets (row, element set, output difference) for every pair. Returns the resolved targets.
     /// </summary>
     public static int[] Run(IForwardOracle oracle, NdArray<float> inputs, NdArray<float> reference, Target? target,
+        int? internalBatchSize, Func<int, IReadOnlyList<int[]>> perturbations, Action<int, int[], float> consume) =>
+        Run(oracle, inputs, (r, _) => reference.Row(r), target, internalBatchSize, perturbations, consume);
+
+    /// <summary>The same with replacement values chosen per (row, set), e.g. another row's values for permutation.</summary>
+    public static int[] Run(IForwardOracle oracle, NdArray<float> inputs, ReplacementRow replacement, Target? target,
         int? internalBatchSize, Func<int, IReadOnlyList<int[]>> perturbations, Action<int, int[], float> consume)
     {
         int rows = inputs.Rows;
@@ -42,8 +50,9 @@ internal static class Ablation
             {
                 int r = RowOf(item);
                 inputs.Row(r).CopyTo(dst);
-                var b = reference.Row(r);
-                foreach (int j in sets[r][item - firstItem[r]]) dst[j] = b[j];
+                int set = item - firstItem[r];
+                var b = replacement(r, set);
+                foreach (int j in sets[r][set]) dst[j] = b[j];
             },
             consume: (item, output) =>
             {

@@ -1,0 +1,111 @@
+using Microsoft.ML.Attribution.Oracles;
+using Microsoft.ML.Attribution.Tensors;
+
+namespace Microsoft.ML.Attribution.Methods;
+
+/// <summary>
+/// Evaluates the model on coalitions of features: a coalition keeps the input's values for its features and the
+/// baseline's everywhere else. The coalitions of all rows run through the oracle in bounded chunks; a coalition
+/// repeated within a row (e.g. ∅ and the full set across permutations) is evaluated once.
+/// </summary>
+internal sealed class Coalitions
+{
+    private readonly IForwardOracle _oracle;
+    private readonly NdArray<float> _inputs;
+    private readonly NdArray<float> _reference;
+    private readonly Func<int, IReadOnlyList<int[]>> _groups;
+
+    /// <param name="oracle">The model.</param>
+    /// <param name="inputs">Rows.</param>
+    /// <param name="reference">Baselines expanded to the inputs' shape.</param>
+    /// <param name="groups">Per row, the element sets of features 0 … M−1 (global feature ids; a set may be empty).</param>
+    /// <param name="featureCount">M.</param>
+    public Coalitions(IForwardOracle oracle, NdArray<float> inputs, NdArray<float> reference, Func<int, IReadOnlyList<int[]>> groups, int featureCount)
+    {
+        _oracle = oracle;
+        _inputs = inputs;
+        _reference = reference;
+        _groups = groups;
+        FeatureCount = featureCount;
+    }
+
+    public int FeatureCount { get; }
+
+    /// <summary>
+    /// f(coalition)[target of the row] for every coalition of every row. <paramref name="coalitionsOfRow"/>(r) lists
+    /// row r's coalitions as membership flags over the M features.
+    /// </summary>
+    public double[][] Values(Func<int, IReadOnlyList<bool[]>> coalitionsOfRow, int[] targets, int chunkRows)
+    {
+        int rows = _inputs.Rows;
+        var lists = new IReadOnlyList<bool[]>[rows];
+        var unique = new List<(int Row, bool[] Members)>();
+        var slotOf = new int[rows][];
+        for (int r = 0; r < rows; r++)
+        {
+            lists[r] = coalitionsOfRow(r);
+            var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+            slotOf[r] = new int[lists[r].Count];
+            for (int k = 0; k < lists[r].Count; k++)
+            {
+                var members = lists[r][k];
+                if (members.Length != FeatureCount)
+                    throw new ArgumentException($"Coalition of {members.Length} flags for {FeatureCount} features.");
+                string key = string.Create(members.Length, members, (span, m) => { for (int i = 0; i < m.Length; i++) span[i] = m[i] ? '1' : '0'; });
+                if (!seen.TryGetValue(key, out int slot))
+                {
+                    slot = unique.Count;
+                    seen[key] = slot;
+                    unique.Add((r, members));
+                }
+                slotOf[r][k] = slot;
+            }
+        }
+
+        var values = new double[unique.Count];
+        Batcher.Forward(_oracle, unique.Count, _inputs.RowShape, chunkRows,
+            fill: (item, dst) =>
+            {
+                var (r, members) = unique[item];
+                _reference.Row(r).CopyTo(dst);
+                var x = _inputs.Row(r);
+                var sets = _groups(r);
+                for (int f = 0; f < members.Length; f++)
+                {
+                    if (!members[f]) continue;
+                    foreach (int j in sets[f]) dst[j] = x[j];
+                }
+            },
+            consume: (item, output) => values[item] = output[targets[unique[item].Row]]);
+        var result = new double[rows][];
+        for (int r = 0; r < rows; r++) result[r] = slotOf[r].Select(s => values[s]).ToArray();
+        return result;
+    }
+
+    /// <summary>
+    /// Feature groups as global ids 0 … M−1 from a mask (Captum's convention: ids are the feature indices); without a
+    /// mask every element is a feature.
+    /// </summary>
+    public static (Func<int, IReadOnlyList<int[]>> Groups, int Count) FromMask(NdArray<long>? mask, NdArray<float> inputs, string inputName)
+    {
+        if (mask is null)
+        {
+            var singles = Enumerable.Range(0, inputs.RowSize).Select(j => new[] { j }).ToArray();
+            return (_ => singles, inputs.RowSize);
+        }
+        _ = FeatureMask.Groups(mask, inputs, inputName); // validates the shape and that ids are non-negative
+        bool shared = mask.Length == inputs.RowSize;
+        long max = mask.Data.Max();
+        if (max >= 1 << 20) throw new ArgumentException($"Feature mask id {max} is too large; number the features 0 … M−1.");
+        int count = (int)max + 1;
+        var cache = new IReadOnlyList<int[]>[inputs.Rows];
+        IReadOnlyList<int[]> Build(int r)
+        {
+            var ids = mask.Data.AsSpan(shared ? 0 : r * inputs.RowSize, inputs.RowSize);
+            var sets = Enumerable.Range(0, count).Select(_ => new List<int>()).ToArray();
+            for (int j = 0; j < ids.Length; j++) sets[ids[j]].Add(j);
+            return sets.Select(s => s.ToArray()).ToArray();
+        }
+        return (r => cache[shared ? 0 : r] ??= Build(shared ? 0 : r), count);
+    }
+}
