@@ -1,0 +1,74 @@
+using Microsoft.ML.Attribution.Oracles;
+using Microsoft.ML.Attribution.Tensors;
+
+namespace Microsoft.ML.Attribution.Methods;
+
+/// <summary>
+/// Grad-CAM (Selvaraju et al., "Grad-CAM: Visual Explanations from Deep Networks via Gradient-based Localization",
+/// ICCV 2017), as Captum's <c>LayerGradCam</c>: with A the layer <c>[N, C, …]</c> and g = ∂f_t/∂A, the channel weights
+/// are w_c = mean of g over the axes after the channel axis (none for a 2-D layer), and the map is Σ_c w_c · A_c kept as
+/// <c>[N, 1, …]</c> (or w_c · A_c per channel when <c>attrDimSummation</c> is false), optionally through a ReLU.
+/// </summary>
+public sealed class LayerGradCam
+{
+    private readonly OnnxLayerOracle _oracle;
+
+    /// <summary>Creates the method over a layer oracle (typically the last convolution's output).</summary>
+    public LayerGradCam(OnnxLayerOracle oracle) => _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
+
+    /// <summary>Grad-CAM maps for float32 inputs.</summary>
+    /// <param name="inputs">Rows, <c>[N, …]</c>.</param>
+    /// <param name="target">Output index per row; default each row's prediction.</param>
+    /// <param name="attributeToLayerInput">Use the layer's input rather than its output.</param>
+    /// <param name="reluAttributions">Apply a ReLU to the map (the original Grad-CAM; Captum's default is false).</param>
+    /// <param name="attrDimSummation">Sum over the channel axis (Captum's default true); false keeps one map per channel.</param>
+    /// <param name="internalBatchSize">Rows per model call; default chosen from the row size.</param>
+    public AttributionResult Attribute(NdArray<float> inputs, Target? target = null, bool attributeToLayerInput = false,
+        bool reluAttributions = false, bool attrDimSummation = true, int? internalBatchSize = null) =>
+        Run(InputRows.Of(inputs ?? throw new ArgumentNullException(nameof(inputs))), target, attributeToLayerInput, reluAttributions, attrDimSummation, internalBatchSize);
+
+    /// <summary>Grad-CAM maps for int64 token-id inputs.</summary>
+    /// <param name="tokenIds">Token ids, <c>[N, …]</c>.</param>
+    /// <param name="target">Output index per row; default each row's prediction.</param>
+    /// <param name="attributeToLayerInput">Use the layer's input rather than its output.</param>
+    /// <param name="reluAttributions">Apply a ReLU to the map.</param>
+    /// <param name="attrDimSummation">Sum over the channel axis.</param>
+    /// <param name="internalBatchSize">Rows per model call; default chosen from the row size.</param>
+    public AttributionResult Attribute(NdArray<long> tokenIds, Target? target = null, bool attributeToLayerInput = false,
+        bool reluAttributions = false, bool attrDimSummation = true, int? internalBatchSize = null) =>
+        Run(InputRows.Of(tokenIds ?? throw new ArgumentNullException(nameof(tokenIds))), target, attributeToLayerInput, reluAttributions, attrDimSummation, internalBatchSize);
+
+    private AttributionResult Run(InputRows rows, Target? target, bool attributeToLayerInput, bool relu, bool summation, int? internalBatchSize)
+    {
+        var (gradients, activations, targets) = LayerGradientsAtInputs.Compute(_oracle, rows, target, attributeToLayerInput, internalBatchSize);
+        var shape = activations.Shape;
+        if (shape.Length < 2)
+            throw new ArgumentException($"Grad-CAM needs a layer with a channel axis; '{_oracle.Resolve(attributeToLayerInput)}' is shaped {activations.ShapeText}.");
+        int n = shape[0], channels = shape[1];
+        int spatial = (int)NdArray<float>.ShapeSize(shape.AsSpan(2));
+        var result = summation ? new NdArray<float>([n, 1, .. shape[2..]]) : new NdArray<float>(shape);
+        for (int r = 0; r < n; r++)
+        {
+            var g = gradients.Row(r);
+            var a = activations.Row(r);
+            var map = result.Row(r);
+            for (int c = 0; c < channels; c++)
+            {
+                double weight = 0;
+                for (int s = 0; s < spatial; s++) weight += g[c * spatial + s];
+                weight /= spatial;
+                for (int s = 0; s < spatial; s++)
+                {
+                    float v = (float)(weight * a[c * spatial + s]);
+                    if (summation) map[s] += v;
+                    else map[c * spatial + s] = v;
+                }
+            }
+            if (relu)
+            {
+                for (int i = 0; i < map.Length; i++) map[i] = Math.Max(0, map[i]);
+            }
+        }
+        return new AttributionResult(result, targets);
+    }
+}

@@ -1,0 +1,320 @@
+using System.Collections.Concurrent;
+using Microsoft.ML.Attribution.Autodiff;
+using Microsoft.ML.Attribution.Onnx;
+using Microsoft.ML.Attribution.Runtime;
+using Microsoft.ML.Attribution.Tensors;
+
+namespace Microsoft.ML.Attribution.Oracles;
+
+/// <summary>
+/// An ONNX model seen through one of its intermediate tensors (a "layer"): the layer's activations, the gradient of
+/// the explained output with respect to the layer at given inputs, and the same gradient when the layer's values are
+/// given directly (the graph cut at the layer, so the layer becomes an input). The attributed input may be float32
+/// features or int64 token ids; the layer must be a float32 tensor. Every computation is batched over many rows and
+/// steps per ONNX Runtime call, in chunks of a bounded number of items.
+/// </summary>
+public sealed class OnnxLayerOracle
+{
+    private readonly ConcurrentDictionary<string, Lazy<Entry>> _graphs = new(StringComparer.Ordinal);
+    private readonly int[]? _inputRowShape;
+    private int[]? _outputRowShape;
+
+    /// <summary>Opens an ONNX model file.</summary>
+    /// <param name="modelPath">Path of the <c>.onnx</c> file.</param>
+    /// <param name="layer">Name of the layer tensor (any float tensor of the graph, e.g. <c>/conv2/Conv_output_0</c>).</param>
+    /// <param name="inputName">The attributed input; default: the model's first input.</param>
+    /// <param name="outputName">The explained output (any tensor of the graph); default: the model's first output.</param>
+    /// <param name="options">ONNX Runtime settings; default CPU.</param>
+    /// <exception cref="ArgumentException">A tensor name is unknown (the message lists the nearest names).</exception>
+    public OnnxLayerOracle(string modelPath, string layer, string? inputName = null, string? outputName = null, RuntimeOptions? options = null)
+        : this(OnnxModel.Load(modelPath), layer, inputName, outputName, options) { }
+
+    /// <summary>Wraps ONNX model bytes.</summary>
+    /// <param name="modelBytes">The serialized model.</param>
+    /// <param name="layer">Name of the layer tensor.</param>
+    /// <param name="inputName">The attributed input; default: the model's first input.</param>
+    /// <param name="outputName">The explained output; default: the model's first output.</param>
+    /// <param name="options">ONNX Runtime settings; default CPU.</param>
+    public OnnxLayerOracle(byte[] modelBytes, string layer, string? inputName = null, string? outputName = null, RuntimeOptions? options = null)
+        : this(OnnxModel.Load(modelBytes), layer, inputName, outputName, options) { }
+
+    internal OnnxLayerOracle(OnnxModel model, string layer, string? inputName, string? outputName, RuntimeOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(layer);
+        Options = options ?? RuntimeOptions.Default;
+        if (model.Inputs.Count == 0) throw new ArgumentException("The ONNX model has no inputs.");
+        InputName = inputName ?? model.Inputs[0].Name;
+        if (!model.IsInput(InputName))
+            throw new ArgumentException($"Input '{InputName}' is not an input of the model; its inputs are {string.Join(", ", model.Inputs.Select(i => i.Name))}.");
+        if (model.Inputs.Count > 1)
+            throw new ArgumentException($"The model has further inputs ({string.Join(", ", model.Inputs.Where(i => i.Name != InputName).Select(i => i.Name))}) " +
+                $"besides '{InputName}'; layer attribution supports single-input models.");
+        OutputName = outputName ?? model.Outputs[0].Name;
+        model.RequireTensor(OutputName);
+        var inputType = model.Types[InputName];
+        InputIsTokenIds = inputType.ElemType == OnnxDataType.Int64;
+        if (inputType.ElemType is not (OnnxDataType.Float or OnnxDataType.Int64 or OnnxDataType.Undefined))
+            throw new ArgumentException($"Input '{InputName}' has type {OnnxDataType.Name(inputType.ElemType)}; layer attribution feeds float32 features or int64 token ids.");
+        if (inputType.Shape is { Length: > 0 } shape)
+        {
+            if (shape[0].Value is long fixedRows) MaxRowsPerCall = (int)fixedRows;
+            if (shape[1..].All(d => d.IsKnown)) _inputRowShape = shape[1..].Select(d => (int)d.Value!.Value).ToArray();
+        }
+        Model = model.Outputs.Count == 1 && model.Outputs[0].Name == OutputName ? model : model.WithOutputs([OutputName]);
+        Full = model;
+        LayerName = RequireLayer(layer);
+        LayerInputName = model.Producer(LayerName) is { } producer
+            ? producer.Input.FirstOrDefault(i => i.Length > 0 && !model.Initializers.ContainsKey(i))
+            : null;
+    }
+
+    /// <summary>The attributed model input.</summary>
+    public string InputName { get; }
+
+    /// <summary>The explained output.</summary>
+    public string OutputName { get; }
+
+    /// <summary>The layer tensor.</summary>
+    public string LayerName { get; }
+
+    /// <summary>
+    /// The layer's input (Captum's <c>attribute_to_layer_input</c>): the first non-weight input of the node that produces
+    /// the layer tensor; null when the layer is a graph input.
+    /// </summary>
+    public string? LayerInputName { get; }
+
+    /// <summary>True when the attributed input holds int64 token ids rather than float32 features.</summary>
+    public bool InputIsTokenIds { get; }
+
+    /// <summary>The most rows one call may carry (a model exported with a fixed batch), or null for no limit.</summary>
+    public int? MaxRowsPerCall { get; }
+
+    /// <summary>The ONNX Runtime settings.</summary>
+    public RuntimeOptions Options { get; }
+
+    /// <summary>The model with the explained output as its only output.</summary>
+    internal OnnxModel Model { get; }
+
+    private OnnxModel Full { get; }
+
+    /// <summary>The layer tensor, or its input when <paramref name="attributeToLayerInput"/> is set.</summary>
+    internal string Resolve(bool attributeToLayerInput)
+    {
+        if (!attributeToLayerInput) return LayerName;
+        return LayerInputName ?? throw new ArgumentException(
+            $"Layer '{LayerName}' is a graph input; it has no producing node whose input could be attributed (attributeToLayerInput).");
+    }
+
+    private string RequireLayer(string layer)
+    {
+        Full.RequireTensor(layer);
+        if (Full.Initializers.ContainsKey(layer) && !Full.IsInput(layer))
+            throw new ArgumentException($"Tensor '{layer}' is an initializer (a weight); name an activation as the layer.");
+        var type = Full.Types.GetValueOrDefault(layer);
+        if (type is not null && type.ElemType is not (OnnxDataType.Float or OnnxDataType.Undefined))
+            throw new ArgumentException($"Layer '{layer}' has type {OnnxDataType.Name(type.ElemType)}; layer attribution needs a float32 tensor.");
+        return layer;
+    }
+
+    /// <summary>Checks that a batch fits the attributed input (element type, row shape, finite features).</summary>
+    internal void Validate(InputRows inputs)
+    {
+        if (inputs.IsTokenIds != InputIsTokenIds)
+            throw new ArgumentException($"Input '{InputName}' takes {(InputIsTokenIds ? "int64 token ids (NdArray<long>)" : "float32 features (NdArray<float>)")}; " +
+                $"got {(inputs.IsTokenIds ? "int64" : "float32")} values.");
+        if (_inputRowShape is not null && !inputs.RowShape.SequenceEqual(_inputRowShape))
+            throw new ArgumentException($"Input '{InputName}' expects rows shaped {NdArray<float>.FormatShape(_inputRowShape)}; got {NdArray<float>.FormatShape(inputs.Shape)}.");
+        if (inputs.Data is float[] data)
+        {
+            for (int i = 0; i < data.Length; i++)
+            {
+                if (!float.IsFinite(data[i]))
+                    throw new ArgumentException($"Input '{InputName}' holds {data[i]} at flat index {i}; inputs must be finite.");
+            }
+        }
+    }
+
+    /// <summary>Rows per ONNX Runtime call for items of <paramref name="rowSize"/> elements.</summary>
+    internal int ChunkRows(int? internalBatchSize, int rowSize) =>
+        Methods.Batcher.ChunkRows(internalBatchSize, rowSize, MaxRowsPerCall);
+
+    /// <summary>
+    /// The values of <paramref name="tensors"/> (e.g. the output and a layer) for every item of <paramref name="source"/>:
+    /// one <c>[items, …]</c> array per tensor.
+    /// </summary>
+    internal NdArray<float>[] Evaluate(IReadOnlyList<string> tensors, InputSource source, int items, int chunkRows)
+    {
+        string key = "forward|" + string.Join("\u0001", tensors);
+        var entry = _graphs.GetOrAdd(key, _ => new Lazy<Entry>(() =>
+        {
+            foreach (var t in tensors) RequireLayer(t);
+            var model = Full.WithOutputs(tensors);
+            return new Entry(model, null, OnnxSession.Get(model.ToBytes(), Options));
+        })).Value;
+        var data = new float[tensors.Count][];
+        var shapes = new int[tensors.Count][];
+        for (int start = 0; start < items; start += chunkRows)
+        {
+            int n = Math.Min(chunkRows, items - start);
+            var results = entry.Session.Run([source.Chunk(InputName, start, n)], tensors);
+            for (int t = 0; t < tensors.Count; t++)
+            {
+                var result = results[t];
+                RequireBatchAxis(result, tensors[t], n);
+                if (data[t] is null)
+                {
+                    shapes[t] = [items, .. result.Shape[1..]];
+                    data[t] = new float[(long)items * (result.Length / n)];
+                }
+                result.Data.CopyTo(data[t], (long)start * (result.Length / n));
+            }
+            if (tensors.Contains(OutputName)) _outputRowShape ??= results[tensors.ToList().IndexOf(OutputName)].Shape[1..];
+        }
+        if (items == 0) return tensors.Select(_ => new NdArray<float>(0, 0)).ToArray();
+        return data.Select((d, t) => new NdArray<float>(d, shapes[t])).ToArray();
+    }
+
+    /// <summary>
+    /// Forward and backward at the items of <paramref name="source"/>: for each item, the output row, the layer's
+    /// activation and the gradient of output element <paramref name="targetOf"/>(item) with respect to the layer.
+    /// Items are consumed in order.
+    /// </summary>
+    internal void LayerGradients(string layer, InputSource source, int items, int chunkRows, Func<int, int> targetOf,
+        Action<int, ReadOnlySpan<float>, ReadOnlySpan<float>, ReadOnlySpan<float>> consume)
+    {
+        if (layer == InputName && InputIsTokenIds)
+            throw new ArgumentException($"Input '{InputName}' holds token ids, which have no gradient; name the embedding output as the layer.");
+        var entry = GradientEntry("at|" + layer, () =>
+            GradientGraphBuilder.Build(Model, OutputName, [layer], GradientRuleSet.Standard, [layer]));
+        var graph = entry.Graph!;
+        string[] outputs = [OutputName, layer, graph.GradientOutputs[0]];
+        EnsureOutputShape(source);
+        for (int start = 0; start < items; start += chunkRows)
+        {
+            int n = Math.Min(chunkRows, items - start);
+            var seed = Seed(n, start, targetOf);
+            var results = entry.Session.Run([source.Chunk(InputName, start, n), new NamedInput(graph.SeedInput, seed.Data, seed.Shape)], outputs);
+            for (int t = 0; t < 3; t++) RequireBatchAxis(results[t], outputs[t], n);
+            int o = results[0].Length / n, a = results[1].Length / n;
+            for (int i = 0; i < n; i++)
+            {
+                consume(start + i, results[0].Data.AsSpan(i * o, o), results[1].Data.AsSpan(i * a, a), results[2].Data.AsSpan(i * a, a));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Gradients of the output with respect to the layer when the layer's VALUES are given: the graph is cut at the
+    /// layer, <paramref name="fillLayer"/> writes item i's layer values, and whatever else the remaining graph reads
+    /// from the model input (a skip connection, token ids feeding a mask or positions) is fed with row
+    /// <paramref name="rowOf"/>(i) of <paramref name="originals"/>. Items are consumed in order with their output row
+    /// and layer gradient.
+    /// </summary>
+    internal void CutGradients(string layer, int[] layerRowShape, InputRows originals, Func<int, int> rowOf, int items, int chunkRows,
+        Action<int, Span<float>> fillLayer, Func<int, int> targetOf, Action<int, ReadOnlySpan<float>, ReadOnlySpan<float>> consume)
+    {
+        var entry = GradientEntry("cut|" + layer, () =>
+        {
+            var cut = Model.CutAt(layer);
+            var others = cut.Inputs.Select(i => i.Name).Where(n => n != layer && n != InputName).ToList();
+            if (others.Count > 0)
+                throw new InvalidOperationException($"The graph cut at '{layer}' reads inputs {string.Join(", ", others)} that cannot be fed.");
+            return GradientGraphBuilder.Build(cut, OutputName, [layer], GradientRuleSet.Standard);
+        });
+        var graph = entry.Graph!;
+        bool needsInput = layer != InputName && entry.Model.IsInput(InputName);
+        var originalSource = InputSource.Rows(originals, rowOf);
+        EnsureOutputShape(InputSource.Rows(originals));
+        int layerSize = (int)NdArray<float>.ShapeSize(layerRowShape);
+        string[] outputs = [OutputName, graph.GradientOutputs[0]];
+        for (int start = 0; start < items; start += chunkRows)
+        {
+            int n = Math.Min(chunkRows, items - start);
+            var values = new float[n * layerSize];
+            for (int i = 0; i < n; i++) fillLayer(start + i, values.AsSpan(i * layerSize, layerSize));
+            var seed = Seed(n, start, targetOf);
+            var feeds = new List<NamedInput>
+            {
+                new(layer, values, [n, .. layerRowShape]),
+                new(graph.SeedInput, seed.Data, seed.Shape),
+            };
+            if (needsInput) feeds.Add(originalSource.Chunk(InputName, start, n));
+            var results = entry.Session.Run(feeds, outputs);
+            for (int t = 0; t < 2; t++) RequireBatchAxis(results[t], outputs[t], n);
+            int o = results[0].Length / n;
+            for (int i = 0; i < n; i++)
+                consume(start + i, results[0].Data.AsSpan(i * o, o), results[1].Data.AsSpan(i * layerSize, layerSize));
+        }
+    }
+
+    /// <summary>
+    /// Gradient of one layer element (flat index <paramref name="neuron"/> within a row) with respect to the model input,
+    /// at the items of <paramref name="source"/>; items consumed in order.
+    /// </summary>
+    internal void NeuronInputGradients(string layer, int[] layerRowShape, int neuron, InputSource source, int items, int chunkRows,
+        Action<int, ReadOnlySpan<float>> consume)
+    {
+        if (InputIsTokenIds)
+            throw new ArgumentException($"Input '{InputName}' holds token ids, which have no gradient.");
+        int layerSize = (int)NdArray<float>.ShapeSize(layerRowShape);
+        if (neuron < 0 || neuron >= layerSize)
+            throw new ArgumentOutOfRangeException(nameof(neuron), neuron, $"Layer '{layer}' has {layerSize} elements per row.");
+        var entry = GradientEntry("neuron|" + layer, () =>
+            GradientGraphBuilder.Build(Full.WithOutputs([layer]), layer, [InputName], GradientRuleSet.Standard));
+        var graph = entry.Graph!;
+        for (int start = 0; start < items; start += chunkRows)
+        {
+            int n = Math.Min(chunkRows, items - start);
+            var seed = new float[n * layerSize];
+            for (int i = 0; i < n; i++) seed[i * layerSize + neuron] = 1f;
+            var results = entry.Session.Run([source.Chunk(InputName, start, n), new NamedInput(graph.SeedInput, seed, [n, .. layerRowShape])],
+                [graph.GradientOutputs[0]]);
+            RequireBatchAxis(results[0], graph.GradientOutputs[0], n);
+            int g = results[0].Length / n;
+            for (int i = 0; i < n; i++) consume(start + i, results[0].Data.AsSpan(i * g, g));
+        }
+    }
+
+    /// <summary>The output's row shape (learned from one forward pass the first time).</summary>
+    internal int[] OutputRowShape(InputSource source)
+    {
+        EnsureOutputShape(source);
+        return _outputRowShape!;
+    }
+
+    private void EnsureOutputShape(InputSource source)
+    {
+        if (_outputRowShape is null) Evaluate([OutputName], source, 1, 1);
+    }
+
+    private NdArray<float> Seed(int n, int start, Func<int, int> targetOf)
+    {
+        int size = (int)NdArray<float>.ShapeSize(_outputRowShape!);
+        var seed = new NdArray<float>([n, .. _outputRowShape!]);
+        for (int i = 0; i < n; i++)
+        {
+            int t = targetOf(start + i);
+            if (t < 0 || t >= size)
+                throw new ArgumentOutOfRangeException(nameof(targetOf), t, $"Output '{OutputName}' has {size} value(s) per row.");
+            seed.Data[i * size + t] = 1f;
+        }
+        return seed;
+    }
+
+    private Entry GradientEntry(string key, Func<GradientGraph> build) =>
+        _graphs.GetOrAdd(key, _ => new Lazy<Entry>(() =>
+        {
+            var graph = build();
+            return new Entry(graph.Model, graph, OnnxSession.Get(graph.Model.ToBytes(), Options));
+        })).Value;
+
+    private static void RequireBatchAxis(NdArray<float> result, string tensor, int rows)
+    {
+        if (result.Rank == 0 || result.Shape[0] != rows)
+            throw new InvalidOperationException($"Tensor '{tensor}' has shape {result.ShapeText} for {rows} input rows; " +
+                "its first axis must be the batch axis.");
+    }
+
+    private sealed record Entry(OnnxModel Model, GradientGraph? Graph, OnnxSession Session);
+}
