@@ -121,7 +121,7 @@ public static class ImageAttributionRenderer
         var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
         using var canvas = new SKCanvas(bitmap);
         canvas.Clear(SKColors.White);
-        using var text = new SKPaint { Color = SKColors.Black, IsAntialias = true, Typeface = SKTypeface.Default, TextSize = 12 };
+        using var text = new SKPaint { Color = SKColors.Black, IsAntialias = true, Typeface = SKTypeface.FromFamilyName("sans-serif") ?? SKTypeface.Default, TextSize = 12 };
         int left = 0;
         foreach (var (pw, ph, rgba, o) in rendered)
         {

@@ -157,9 +157,15 @@ public static class TabularCharts
             bar.Add(new XAttribute("data-kind", kind), new XAttribute("data-label", label), new XAttribute("data-value", Svg.N(v)),
                 new XAttribute("data-start", Svg.N(s)), new XAttribute("data-end", Svg.N(e)), Svg.Title($"{label}: {(v >= 0 ? "+" : "")}{Svg.Label(v)}"));
             svg.Add(bar);
-            bool labelRight = v >= 0;
-            svg.Add(Svg.Text(labelRight ? Math.Max(X(s), X(e)) + 4 : Math.Min(X(s), X(e)) - 4, y + o.RowHeight / 2.0,
-                (v >= 0 ? "+" : "") + Svg.Label(v), labelRight ? "start" : "end", "value", color));
+            string valueText = (v >= 0 ? "+" : "") + Svg.Label(v);
+            double x0 = Math.Min(X(s), X(e)), x1 = Math.Max(X(s), X(e));
+            // Inside the bar when it fits, so labels never run into the feature names; else beside it.
+            if (x1 - x0 > Svg.TextWidth(valueText) + 8)
+                svg.Add(Svg.Text((x0 + x1) / 2, y + o.RowHeight / 2.0, valueText, "middle", "value", "white"));
+            else if (v >= 0 || x0 - Svg.TextWidth(valueText) - 4 < left)
+                svg.Add(Svg.Text(x1 + 4, y + o.RowHeight / 2.0, valueText, "start", "value", color));
+            else
+                svg.Add(Svg.Text(x0 - 4, y + o.RowHeight / 2.0, valueText, "end", "value", color));
         }
         AddAxis(svg, left, plotW, bottom, lo, hi, null);
         return svg.ToString(SaveOptions.DisableFormatting);
