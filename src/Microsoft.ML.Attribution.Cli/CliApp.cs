@@ -1,0 +1,63 @@
+using Microsoft.ML.Attribution.Autodiff;
+
+namespace Microsoft.ML.Attribution.Cli;
+
+/// <summary>The <c>mlnet-explain</c> command line: a thin shell over the library.</summary>
+public static class CliApp
+{
+    private const string Usage = """
+        mlnet-explain — attributions for any ONNX model
+
+        mlnet-explain explain --model M.onnx --input X.npy --method NAME --out A.npy
+            [--baseline B.npy] [--target INT] [--output NAME] [--layer TENSOR] [--steps INT]
+            [--integration gausslegendre|riemann-left|riemann-right|riemann-middle|riemann-trapezoid]
+            [--window a,b,c] [--stride a,b,c] [--mask M.npy] [--samples INT] [--seed INT]
+            [--batch-size INT] [--delta-out D.npy] [--abs true|false] [--device cpu|cuda[:N]]
+            [--neuron a,b,c] [--stdevs X] [--noise smoothgrad|smoothgrad-sq|vargrad] [--base-method NAME]
+            [--relu true|false] [--layer-input true|false]
+        mlnet-explain info --model M.onnx
+
+        Input: float32 .npy rows [N, ...] (int64 token ids for layer methods on text models). Output: float32 .npy shaped
+        like the attributed tensor. --target omitted = each row's predicted (argmax) output.
+        """;
+
+    /// <summary>Runs the command line; returns the process exit code (0 success, 1 failure, 2 usage error).</summary>
+    /// <param name="args">Arguments after the program name.</param>
+    /// <param name="stdout">Normal output.</param>
+    /// <param name="stderr">One <c>error: …</c> line on failure; <c>info: …</c> lines from the runtime.</param>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            stdout.WriteLine(Usage);
+            stdout.WriteLine("methods: " + string.Join(", ", ExplainCommand.Methods.Select(m => m.Name)));
+            return 0;
+        }
+        bool verbose = args.Contains("--verbose");
+        var rest = args.Skip(1).Where(a => a != "--verbose").ToArray();
+        try
+        {
+            return args[0] switch
+            {
+                "explain" => ExplainCommand.Run(CommandLine.Parse(rest, ExplainCommand.KnownOptions), stdout, stderr),
+                "info" => InfoCommand.Run(CommandLine.Parse(rest, InfoCommand.KnownOptions), stdout),
+                var other => throw new UsageException($"unknown command '{other}'; use explain or info (--help for usage)"),
+            };
+        }
+        catch (UsageException e)
+        {
+            stderr.WriteLine("error: " + OneLine(e.Message));
+            return 2;
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or UnsupportedOperatorException
+            or InvalidOperationException or NotSupportedException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine("error: " + OneLine(e.Message));
+            if (verbose) stderr.WriteLine(e.ToString());
+            return 1;
+        }
+    }
+
+    private static string OneLine(string message) => string.Join(" ", message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries));
+}

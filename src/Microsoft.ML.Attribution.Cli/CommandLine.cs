@@ -1,0 +1,91 @@
+using System.Globalization;
+
+namespace Microsoft.ML.Attribution.Cli;
+
+/// <summary>A usage error: reported as one line, exit code 2.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary><c>--name value</c> options after a command word; every value is required and every option known.</summary>
+internal sealed class CommandLine
+{
+    private readonly Dictionary<string, string> _values;
+    private readonly HashSet<string> _used = new(StringComparer.Ordinal);
+
+    private CommandLine(Dictionary<string, string> values) => _values = values;
+
+    public static CommandLine Parse(IReadOnlyList<string> args, IReadOnlySet<string> known)
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 0; i < args.Count; i++)
+        {
+            string arg = args[i];
+            if (!arg.StartsWith("--", StringComparison.Ordinal))
+                throw new UsageException($"unexpected argument '{arg}'; options look like --name value");
+            string name = arg[2..];
+            string? inline = null;
+            int eq = name.IndexOf('=', StringComparison.Ordinal);
+            if (eq >= 0) { inline = name[(eq + 1)..]; name = name[..eq]; }
+            if (!known.Contains(name))
+                throw new UsageException($"unknown option --{name}; known options: {string.Join(", ", known.Order().Select(k => "--" + k))}");
+            string value = inline ?? (i + 1 < args.Count ? args[++i] : throw new UsageException($"option --{name} needs a value"));
+            if (!values.TryAdd(name, value)) throw new UsageException($"option --{name} is given twice");
+        }
+        return new CommandLine(values);
+    }
+
+    public bool Has(string name) => _values.ContainsKey(name);
+
+    public IEnumerable<string> Given => _values.Keys;
+
+    public IEnumerable<string> Unused => _values.Keys.Where(k => !_used.Contains(k));
+
+    public string? String(string name)
+    {
+        _used.Add(name);
+        return _values.GetValueOrDefault(name);
+    }
+
+    public string Required(string name, string why) => String(name) ?? throw new UsageException($"--{name} is required {why}");
+
+    public int? Int(string name)
+    {
+        var text = String(name);
+        if (text is null) return null;
+        return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value)
+            ? value : throw new UsageException($"--{name} expects an integer, got '{text}'");
+    }
+
+    public double? Double(string name)
+    {
+        var text = String(name);
+        if (text is null) return null;
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
+            ? value : throw new UsageException($"--{name} expects a number, got '{text}'");
+    }
+
+    public bool? Bool(string name)
+    {
+        var text = String(name);
+        return text?.ToLowerInvariant() switch
+        {
+            null => null,
+            "true" or "1" or "yes" => true,
+            "false" or "0" or "no" => false,
+            _ => throw new UsageException($"--{name} expects true or false, got '{text}'"),
+        };
+    }
+
+    public int[]? Ints(string name)
+    {
+        var text = String(name);
+        if (text is null) return null;
+        try
+        {
+            return text.Split(',', StringSplitOptions.TrimEntries).Select(t => int.Parse(t, NumberStyles.Integer, CultureInfo.InvariantCulture)).ToArray();
+        }
+        catch (FormatException)
+        {
+            throw new UsageException($"--{name} expects comma-separated integers like 1,4,4, got '{text}'");
+        }
+    }
+}

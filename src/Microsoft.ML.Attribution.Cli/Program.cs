@@ -1,0 +1,3 @@
+using Microsoft.ML.Attribution.Cli;
+
+return CliApp.Run(args, Console.Out, Console.Error);
