@@ -50,7 +50,7 @@ public sealed class LayerIntegratedGradients
         bool attributeToLayerInput = false)
     {
         ArgumentNullException.ThrowIfNull(tokenIds);
-        var reference = InputRows.ExpandBaselines(baselines, tokenIds, _oracle.InputName);
+        var reference = Baselines.Expand(baselines, tokenIds, _oracle.InputName);
         return Run(InputRows.Of(tokenIds), InputRows.Of(reference), target, steps, method, internalBatchSize, computeConvergenceDelta, attributeToLayerInput);
     }
 

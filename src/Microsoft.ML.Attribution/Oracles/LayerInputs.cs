@@ -43,26 +43,6 @@ internal sealed class InputRows
         Array.Copy(second.Data, 0, data, first.Data.Length, second.Data.Length);
         return new InputRows(data, [first.Rows + second.Rows, .. first.RowShape], first.IsTokenIds);
     }
-
-    /// <summary>Token-id baselines as Captum accepts them: none (all zeros), one id, one row, or one row per input row.</summary>
-    public static NdArray<long> ExpandBaselines(NdArray<long>? baselines, NdArray<long> inputs, string inputName)
-    {
-        if (baselines is null) return new NdArray<long>(inputs.Shape);
-        if (baselines.Shape.SequenceEqual(inputs.Shape)) return baselines;
-        var result = new NdArray<long>(inputs.Shape);
-        if (baselines.Length == 1)
-        {
-            Array.Fill(result.Data, baselines.Data[0]);
-            return result;
-        }
-        bool oneRow = baselines.Shape.SequenceEqual(inputs.RowShape) ||
-                      (baselines.Rank == inputs.Rank && baselines.Shape[0] == 1 && baselines.RowShape.SequenceEqual(inputs.RowShape));
-        if (!oneRow)
-            throw new ArgumentException($"Baselines shaped {baselines.ShapeText} do not fit input '{inputName}' shaped {inputs.ShapeText}: " +
-                $"give one id, one row {NdArray<long>.FormatShape([1, .. inputs.RowShape])}, or {inputs.ShapeText}.");
-        for (int r = 0; r < inputs.Rows; r++) baselines.Data.AsSpan(0, inputs.RowSize).CopyTo(result.Row(r));
-        return result;
-    }
 }
 
 /// <summary>
