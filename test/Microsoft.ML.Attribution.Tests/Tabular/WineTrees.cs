@@ -16,10 +16,11 @@ internal static class WineTrees
     /// <c>Label</c> (0–2, Single) and <c>IsClass0</c> (Boolean).</summary>
     public static IDataView Load(MLContext ml, int features = 13)
     {
-        var data = ml.Data.LoadFromTextFile(CsvPath, [
+        // The data sample lets the loader read slot names from the header.
+        var data = ml.Data.CreateTextLoader([
             new TextLoader.Column("Features", DataKind.Single, 0, features - 1),
             new TextLoader.Column("Label", DataKind.Single, 13),
-        ], separatorChar: ',', hasHeader: true);
+        ], separatorChar: ',', hasHeader: true, dataSample: new MultiFileSource(CsvPath)).Load(CsvPath);
         return ml.Transforms.CustomMapping<LabelIn, BinaryOut>((i, o) => o.IsClass0 = i.Label == 0, null).Fit(data).Transform(data);
     }
 
