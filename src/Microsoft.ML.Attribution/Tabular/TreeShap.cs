@@ -48,7 +48,7 @@ public sealed class TreeShap
 {
     private readonly TreeEnsemble _model;
     private readonly NdArray<float> _background;
-    private readonly double[][]? _covers;
+    private readonly double[][]? _ratios;
     private readonly double[] _expected;
 
     /// <summary>Prepares TreeSHAP over a background (e.g. a sample of the training data's feature vectors).</summary>
@@ -68,9 +68,10 @@ public sealed class TreeShap
         _expected = (double[])model.Bias.Clone();
         if (algorithm == TreeShapAlgorithm.PathDependent)
         {
-            _covers = model.Trees.Select(t => Covers(t, background)).ToArray();
+            var covers = model.Trees.Select(t => Covers(t, background)).ToArray();
             for (int t = 0; t < model.Trees.Length; t++)
-                _expected[model.Trees[t].Output] += PathDependentTreeShap.ExpectedValue(model.Trees[t], _covers[t]);
+                _expected[model.Trees[t].Output] += PathDependentTreeShap.ExpectedValue(model.Trees[t], covers[t]);
+            _ratios = model.Trees.Select((t, i) => PathDependentTreeShap.Ratios(t, covers[i])).ToArray();
         }
         else
         {
@@ -120,7 +121,7 @@ public sealed class TreeShap
                     {
                         var tree = _model.Trees[t];
                         var target = output.Slice(tree.Output * f, f);
-                        if (scratch is PathDependentTreeShap pd) pd.Add(tree, _covers![t], x, target);
+                        if (scratch is PathDependentTreeShap pd) pd.Add(tree, _ratios![t], x, target);
                         else ((InterventionalTreeShap)scratch).Add(tree, x, _background, target);
                     }
                 }

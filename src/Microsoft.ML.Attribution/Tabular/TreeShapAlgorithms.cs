@@ -8,19 +8,25 @@ namespace Microsoft.ML.Attribution.Tabular;
 /// </summary>
 internal sealed class PathDependentTreeShap
 {
+    private struct Element
+    {
+        public int Feature;
+        public double Zero; // z: share of the weight flowing here when the feature is unknown
+        public double One;  // o: 1 when x itself takes this branch, else 0
+        public double Weight;
+    }
+
     private readonly int _stride;
-    private readonly int[] _d;
-    private readonly double[] _z, _o, _w;
+    private readonly Element[] _path;
+    private readonly double[] _inverse; // 1/k: multiplications are cheaper than the divisions in UNWIND's inner loop
 
     public PathDependentTreeShap(int maxDepth)
     {
+        _inverse = new double[maxDepth + 3];
+        for (int k = 1; k < _inverse.Length; k++) _inverse[k] = 1.0 / k;
         // Level k of the recursion keeps its own copy of the path (at most depth + 1 elements) at offset k·stride.
         _stride = maxDepth + 2;
-        int size = _stride * (maxDepth + 2);
-        _d = new int[size];
-        _z = new double[size];
-        _o = new double[size];
-        _w = new double[size];
+        _path = new Element[_stride * (maxDepth + 2)];
     }
 
     /// <summary>v(∅): the cover-weighted mean of the leaves.</summary>
@@ -32,30 +38,38 @@ internal sealed class PathDependentTreeShap
         return Walk(0);
     }
 
-    /// <summary>Adds the tree's SHAP values for row <paramref name="x"/> to <paramref name="phi"/>.</summary>
-    public void Add(Tree tree, double[] cover, ReadOnlySpan<float> x, Span<double> phi) =>
-        Recurse(tree, cover, x, phi, 0, 0, 0, 1, 1, -1, 0);
+    /// <summary>Per node, the share of its parent's weight it receives when the parent's feature is unknown.</summary>
+    public static double[] Ratios(Tree tree, double[] cover)
+    {
+        var ratio = new double[tree.NodeCount];
+        ratio[0] = 1;
+        for (int n = 0; n < tree.InternalCount; n++)
+        {
+            ratio[tree.Left[n]] = TreeShap.CoverRatio(cover, n, tree.Left[n]);
+            ratio[tree.Right[n]] = TreeShap.CoverRatio(cover, n, tree.Right[n]);
+        }
+        return ratio;
+    }
 
-    private void Recurse(Tree tree, double[] cover, ReadOnlySpan<float> x, Span<double> phi,
+    /// <summary>Adds the tree's SHAP values for row <paramref name="x"/> to <paramref name="phi"/>; <paramref name="ratio"/> comes from <see cref="Ratios"/>.</summary>
+    public void Add(Tree tree, double[] ratio, ReadOnlySpan<float> x, Span<double> phi) =>
+        Recurse(tree, ratio, x, phi, 0, 0, 0, 1, 1, -1, 0);
+
+    private void Recurse(Tree tree, double[] ratio, ReadOnlySpan<float> x, Span<double> phi,
         int node, int parentOffset, int length, double pz, double po, int pi, int level)
     {
         int offset = level * _stride;
-        if (level > 0)
-        {
-            Array.Copy(_d, parentOffset, _d, offset, length);
-            Array.Copy(_z, parentOffset, _z, offset, length);
-            Array.Copy(_o, parentOffset, _o, offset, length);
-            Array.Copy(_w, parentOffset, _w, offset, length);
-        }
-        Extend(offset, length, pz, po, pi);
+        if (level > 0) _path.AsSpan(parentOffset, length).CopyTo(_path.AsSpan(offset, length));
+        var path = _path.AsSpan(offset, length + 1);
+        Extend(path, length, pz, po, pi);
         length++;
         if (tree.IsLeaf(node))
         {
             double value = tree.Value[node];
             for (int i = 1; i < length; i++)
             {
-                double w = UnwoundSum(offset, length, i);
-                phi[_d[offset + i]] += w * (_o[offset + i] - _z[offset + i]) * value;
+                ref var e = ref path[i];
+                phi[e.Feature] += UnwoundSum(path, i) * (e.One - e.Zero) * value;
             }
             return;
         }
@@ -66,79 +80,83 @@ internal sealed class PathDependentTreeShap
         double iz = 1, io = 1;
         for (int k = 1; k < length; k++)
         {
-            if (_d[offset + k] != feature) continue;
+            if (path[k].Feature != feature) continue;
             // A feature split on twice along the path counts once: fold its earlier fractions into this split.
-            iz = _z[offset + k];
-            io = _o[offset + k];
-            Unwind(offset, length, k);
+            iz = path[k].Zero;
+            io = path[k].One;
+            Unwind(path, k);
             length--;
             break;
         }
-        double hz = iz * TreeShap.CoverRatio(cover, node, hot);
-        double cz = iz * TreeShap.CoverRatio(cover, node, cold);
+        double hz = iz * ratio[hot];
+        double cz = iz * ratio[cold];
         // A branch with no weight either way adds exactly zero, and skipping it keeps UNWIND away from 0/0.
-        if (hz != 0 || io != 0) Recurse(tree, cover, x, phi, hot, offset, length, hz, io, feature, level + 1);
-        if (cz != 0) Recurse(tree, cover, x, phi, cold, offset, length, cz, 0, feature, level + 1);
+        if (hz != 0 || io != 0) Recurse(tree, ratio, x, phi, hot, offset, length, hz, io, feature, level + 1);
+        if (cz != 0) Recurse(tree, ratio, x, phi, cold, offset, length, cz, 0, feature, level + 1);
     }
 
-    private void Extend(int offset, int length, double pz, double po, int pi)
+    /// <summary>EXTEND: appends element <paramref name="l"/> to the first <paramref name="l"/> of <paramref name="path"/>.</summary>
+    private static void Extend(Span<Element> path, int l, double pz, double po, int pi)
     {
-        int l = length;
-        _d[offset + l] = pi;
-        _z[offset + l] = pz;
-        _o[offset + l] = po;
-        _w[offset + l] = l == 0 ? 1 : 0;
+        path[l] = new Element { Feature = pi, Zero = pz, One = po, Weight = l == 0 ? 1 : 0 };
+        double scale = 1.0 / (l + 1);
         for (int i = l - 1; i >= 0; i--)
         {
-            _w[offset + i + 1] += po * _w[offset + i] * (i + 1) / (l + 1);
-            _w[offset + i] = pz * _w[offset + i] * (l - i) / (l + 1);
+            path[i + 1].Weight += po * path[i].Weight * (i + 1) * scale;
+            path[i].Weight = pz * path[i].Weight * (l - i) * scale;
         }
     }
 
-    private void Unwind(int offset, int length, int index)
+    // In path-dependent TreeSHAP "one" fractions are products of 0/1 indicators, so UNWIND's division by o is by 1.
+
+    private static void Unwind(Span<Element> path, int index)
     {
-        int l = length;
-        double o = _o[offset + index], z = _z[offset + index];
-        double next = _w[offset + l - 1];
+        int l = path.Length;
+        bool one = path[index].One != 0;
+        double z = path[index].Zero;
+        double next = path[l - 1].Weight;
         for (int j = l - 2; j >= 0; j--)
         {
-            if (o != 0)
+            if (one)
             {
-                double previous = _w[offset + j];
-                _w[offset + j] = next * l / ((j + 1) * o);
-                next = previous - _w[offset + j] * z * (l - j - 1) / l;
+                double previous = path[j].Weight;
+                path[j].Weight = next * l / (j + 1);
+                next = previous - path[j].Weight * z * (l - j - 1) / l;
             }
             else
             {
-                _w[offset + j] = _w[offset + j] * l / (z * (l - j - 1));
+                path[j].Weight = path[j].Weight * l / (z * (l - j - 1));
             }
         }
         for (int j = index; j < l - 1; j++)
         {
-            _d[offset + j] = _d[offset + j + 1];
-            _z[offset + j] = _z[offset + j + 1];
-            _o[offset + j] = _o[offset + j + 1];
+            double w = path[j].Weight;
+            path[j] = path[j + 1];
+            path[j].Weight = w;
         }
     }
 
     /// <summary>Σ of the weights UNWIND would leave after removing element <paramref name="index"/>, without changing the path.</summary>
-    private double UnwoundSum(int offset, int length, int index)
+    private double UnwoundSum(Span<Element> path, int index)
     {
-        int l = length;
-        double o = _o[offset + index], z = _z[offset + index];
-        double next = _w[offset + l - 1], total = 0;
-        for (int j = l - 2; j >= 0; j--)
+        int l = path.Length;
+        double z = path[index].Zero;
+        double total = 0;
+        if (path[index].One != 0)
         {
-            if (o != 0)
+            double next = path[l - 1].Weight;
+            double zOverL = z / l;
+            for (int j = l - 2; j >= 0; j--)
             {
-                double t = next * l / ((j + 1) * o);
+                double t = next * l * _inverse[j + 1];
                 total += t;
-                next = _w[offset + j] - t * z * (l - j - 1) / l;
+                next = path[j].Weight - t * zOverL * (l - j - 1);
             }
-            else
-            {
-                total += _w[offset + j] * l / (z * (l - j - 1));
-            }
+        }
+        else
+        {
+            for (int j = l - 2; j >= 0; j--) total += path[j].Weight * _inverse[l - j - 1];
+            total *= l / z;
         }
         return total;
     }
