@@ -7,12 +7,13 @@ namespace Microsoft.ML.Attribution.Tests.Autodiff;
 /// <summary>
 /// Central-difference check for models of either float type. ONNX Runtime's CPU provider runs Conv, ConvTranspose,
 /// AveragePool and Resize in float32 only, so graphs with those ops are checked in float32: a larger step h and a
-/// looser tolerance (the ops checked are piecewise linear, so the step adds no truncation error away from kinks).
+/// looser tolerance (the ops checked are piecewise linear, so the step adds no truncation error away from kinks;
+/// float32 rounding in a sum of many outputs makes steps below ~1e-2 noisy).
 /// </summary>
 internal static class SpatialGradientCheck
 {
     public static void AssertMatches(OnnxModel model, string input, int[] shape, int seed = 1, double tolerance = 1e-6,
-        double? step = null, Func<Random, int, double>? values = null)
+        double? step = null, Func<Random, int, double>? values = null, bool piecewiseLinear = false)
     {
         string output = model.Outputs[0].Name;
         bool single = model.Types[input].ElemType == OnnxDataType.Float;
@@ -36,6 +37,26 @@ internal static class SpatialGradientCheck
             return s;
         }
 
+        // A Relu or max switching inside [x−h, x+h] spoils the central difference; for a piecewise-linear model a
+        // one-sided difference over a shorter step still sees a single linear piece and is exact up to rounding.
+        bool OneSidedMatches(int i, double original)
+        {
+            double centre = Objective();
+            foreach (double s in new[] { h, h / 3, h / 10 })
+            {
+                data[i] = original + s;
+                double plus = Objective();
+                data[i] = original - s;
+                double minus = Objective();
+                data[i] = original;
+                foreach (double estimate in new[] { (plus - centre) / s, (centre - minus) / s })
+                {
+                    if (Math.Abs(estimate - analytic[i]) <= tolerance * Math.Max(1, Math.Abs(estimate))) return true;
+                }
+            }
+            return false;
+        }
+
         for (int i = 0; i < data.Length; i++)
         {
             double original = data[i];
@@ -45,7 +66,9 @@ internal static class SpatialGradientCheck
             double minus = Objective();
             data[i] = original;
             double numeric = (plus - minus) / (2 * h);
-            Assert.IsTrue(Math.Abs(numeric - analytic[i]) <= tolerance * Math.Max(1, Math.Abs(numeric)),
+            bool Close(double estimate) => Math.Abs(estimate - analytic[i]) <= tolerance * Math.Max(1, Math.Abs(estimate));
+            if (piecewiseLinear && !Close(numeric) && OneSidedMatches(i, original)) continue;
+            Assert.IsTrue(Close(numeric),
                 $"d/d{input}[{i}]: analytic {analytic[i]:G8}, numeric {numeric:G8}");
         }
     }
