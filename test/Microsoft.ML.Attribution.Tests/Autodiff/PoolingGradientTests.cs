@@ -88,16 +88,21 @@ public sealed class PoolingGradientTests
     }
 
     [TestMethod]
-    public void MaxPool_TiedZeroWindows_ShareTheGradient()
+    [DataRow(7)]
+    [DataRow(11)]
+    [DataRow(16)]
+    public void MaxPool_Ties_GoToTheFirstMaximumOnEveryPath(int opset)
     {
-        // After a Relu whole windows are 0: the one-hot path shares dY among the tied taps (a valid subgradient).
-        var g = new TestGraph(7, OnnxDataType.Float).Input("x", 1, 1, 2, 2);
-        g.Output(g.Node("MaxPool", ["x"], IntsAttr("kernel_shape", 2, 2), IntsAttr("strides", 2, 2)));
+        // After a Relu whole windows are 0. Every path gives dY to the first maximal tap in row-major order, as
+        // ORT's Indices and PyTorch do; the window (0,1) has its maximum 2 twice, with pads 1 at the top-left.
+        var g = new TestGraph(opset, OnnxDataType.Float).Input("x", 1, 1, 3, 4);
+        g.Output(g.Node("MaxPool", ["x"], IntsAttr("kernel_shape", 2, 2), IntsAttr("strides", 2, 2), IntsAttr("pads", 1, 0, 0, 0)));
         var model = g.Build();
         var graph = GradientGraphBuilder.Build(model, model.Outputs[0].Name, ["x"]);
         using var session = new SpatialGradientCheck.Runner(graph.Model.ToBytes(), single: true);
-        var dx = session.Run(new() { ["x"] = ([0, 0, 0, 0], [1, 1, 2, 2]), [graph.SeedInput] = ([1], [1, 1, 1, 1]) }, graph.GradientOutputs)[0].Data;
-        CollectionAssert.AreEqual(new[] { 0.25, 0.25, 0.25, 0.25 }, dx);
+        double[] x = [0, 0, 2, 2, 0, 0, 1, 1, 0, 0, 2, 1];
+        var dx = session.Run(new() { ["x"] = (x, [1, 1, 3, 4]), [graph.SeedInput] = ([1, 2, 3, 4], [1, 1, 2, 2]) }, graph.GradientOutputs)[0].Data;
+        CollectionAssert.AreEqual(new double[] { 1, 0, 2, 0, 3, 0, 0, 0, 0, 0, 4, 0 }, dx);
     }
 
     [TestMethod]

@@ -12,9 +12,8 @@ namespace Microsoft.ML.Attribution.Autodiff.Rules;
 /// index occurs once, so the plain scatter is exact). Ties go where ORT's MaxPool puts them (the first maximum).
 /// (2) Otherwise (opset 7–10, or overlapping windows before opset 16): windows are unfolded with a Conv whose
 /// kernels are one-hot (each output channel copies one window tap, exactly: x·1 plus zeros), compared with the pooled
-/// maximum (Not(Less), since Equal on floats needs opset 11), dY is shared among the taps that reach the maximum
-/// (divided by their count: a subgradient that differs from (1) only on exact ties), and folded back with the
-/// ConvTranspose of the same one-hot kernels. Padding is explicit (−max float) so padded taps never win.
+/// maximum (Not(Less), since Equal on floats needs opset 11), dY goes to the first tap that reaches the maximum
+/// (ties resolved as in (1)), and is folded back with the ConvTranspose of the same one-hot kernels. Padding is explicit (−max float) so padded taps never win.
 /// </para>
 /// </summary>
 internal static class PoolingRules
@@ -84,8 +83,15 @@ internal static class PoolingRules
         var unfolded = c.Emit("Conv", [padded, kernels], windowAttributes); // [N·C, K, out…]
         var maximum = c.Reshape(n.Output[0], [-1, 1, .. outSize]);
         var isMax = c.Mask(c.Emit("Not", [c.Emit("Less", [unfolded, maximum])]), type);
-        var count = c.ReduceSum(isMax, [1], keepDims: true);
-        var share = c.Div(c.Mul(isMax, c.Reshape(dy, [-1, 1, .. outSize])), count);
+        // Keep only the first maximal tap of each window (row-major tap order, as ORT's and PyTorch's argmax), so
+        // ties give the same gradient as the Indices path: prior[j] = Σ_{i<j} isMax[i], a MatMul with a strictly
+        // lower-triangular [K, K] matrix (CumSum needs opset 11).
+        long positions = outSize.Aggregate(1L, (a, b) => a * b);
+        var lower = new double[taps * taps];
+        for (long j = 0; j < taps; j++) for (long i = 0; i < j; i++) lower[j * taps + i] = 1;
+        var prior = c.Emit("MatMul", [c.Tensor(lower, type, taps, taps), c.Reshape(isMax, -1, taps, positions)]);
+        var first = c.Mul(isMax, c.Reshape(c.Mask(c.Emit("Less", [prior, c.Scalar(0.5, type)]), type), [-1, taps, .. outSize]));
+        var share = c.Mul(first, c.Reshape(dy, [-1, 1, .. outSize]));
         var folded = c.Emit("ConvTranspose", [share, kernels], windowAttributes); // [N·C, 1, reach…]
         return c.ReshapeLike(c.CropSpatial(folded, geo.PadsBegin, inSize, reach, type), x);
     }
@@ -152,7 +158,8 @@ internal static class PoolingRules
         return [c.Mul(ones, c.Div(g[0]!, count))];
     }
 
-    // dY goes to the elements equal to the plane's maximum, shared among ties.
+    // dY goes to the elements equal to the plane's maximum, shared among ties (GlobalMaxPool has no Indices output
+    // to copy a tie rule from; any convex combination is a valid subgradient).
     private static string?[] GlobalMaxPool(GradientContext c, NodeProto n, string?[] g)
     {
         string x = n.Input[0];
