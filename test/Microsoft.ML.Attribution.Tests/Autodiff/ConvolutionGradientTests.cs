@@ -101,4 +101,13 @@ public sealed class ConvolutionGradientTests
         // (5−1)·2 + 1 + 3 − 2 = 10; (6−1)·2 + 0 + 3 − 0 = 13; channels 3·group.
         Assert.AreEqual("[n, 6, 10, 13]", g.Build().Types[y].ShapeText);
     }
+
+    [TestMethod]
+    public void Conv_SymbolicSpatialDims_IsRejectedNamingTheNode()
+    {
+        var model = ConvModel(13, ["n", 3, "h", "w"], [2, 3, 3, 3], IntsAttr("pads", 1, 1, 1, 1));
+        var e = Assert.ThrowsExactly<InvalidOperationException>(() => GradientGraphBuilder.Build(model, model.Outputs[0].Name, ["x"]));
+        StringAssert.Contains(e.Message, "Conv node 'Conv_2'");
+        StringAssert.Contains(e.Message, "static");
+    }
 }

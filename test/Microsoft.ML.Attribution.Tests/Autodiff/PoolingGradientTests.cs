@@ -162,4 +162,21 @@ public sealed class PoolingGradientTests
         Assert.AreEqual("[batch, 3, 7, 7]", model.Types[a].ShapeText);
         Assert.AreEqual("[batch, 3, 1, 1]", model.Types[gm].ShapeText);
     }
+
+    [TestMethod]
+    [DataRow(7, 2, "Conv")]
+    [DataRow(12, 2, "ScatterElements")]
+    [DataRow(12, 1, "Conv")]
+    [DataRow(16, 1, "ScatterElements")]
+    public void MaxPool_PathPerOpsetAndOverlap_IsTheDocumentedOne(int opset, int stride, string op)
+    {
+        var g = new TestGraph(opset, OnnxDataType.Float).Input("x", 1, 1, 6, 6);
+        g.Output(g.Node("MaxPool", ["x"], IntsAttr("kernel_shape", 2, 2), IntsAttr("strides", stride, stride)));
+        var model = g.Build();
+        var nodes = GradientGraphBuilder.Build(model, model.Outputs[0].Name, ["x"]).Model.Graph.Node.Skip(1).ToList();
+        Assert.IsTrue(nodes.Any(n => n.OpType == op), $"opset {opset}, stride {stride}: the backward pass uses {op}");
+        var scatter = nodes.FirstOrDefault(n => n.OpType == "ScatterElements");
+        if (scatter is not null)
+            Assert.AreEqual(stride < 2 ? "add" : null, Attribute(scatter, "reduction")?.S.ToStringUtf8(), "reduction=add only where windows overlap");
+    }
 }
