@@ -128,7 +128,7 @@ internal static class SpatialGradientHelpers
         return c.PadConstant(cropped, [0, 0, .. new long[rank], 0, 0, .. padEnd], 0.0, elemType);
     }
 
-    /// <summary>The gradient's element type: that of the forward tensor.</summary>
+    /// <summary>"OpType node 'name'", for error messages.</summary>
     public static string Label(NodeProto node) => $"{node.OpType} node '{GradientContext.NodeLabel(node)}'";
 
     /// <summary>Static spatial sizes (axes 2…) of a forward tensor; throws naming the node when one is symbolic.</summary>
