@@ -117,7 +117,9 @@ internal sealed class OnnxSession
         try
         {
             foreach (var input in inputs) values.Add(input.ToOrtValue());
-            using var results = Session.Run(new RunOptions(), inputs.Select(i => i.Name).ToList(), values, outputs.ToList());
+            // Held in a variable so the GC cannot finalize the native options while the run uses them.
+            using var runOptions = new RunOptions();
+            using var results = Session.Run(runOptions, inputs.Select(i => i.Name).ToList(), values, outputs.ToList());
             var arrays = new NdArray<float>[outputs.Count];
             int k = 0;
             foreach (var result in results)

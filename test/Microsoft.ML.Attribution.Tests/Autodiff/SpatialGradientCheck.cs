@@ -90,7 +90,9 @@ internal static class SpatialGradientCheck
             }).ToList();
             try
             {
-                using var results = _session.Run(new RunOptions(), names, values, outputs.ToList());
+                // Held in a variable so the GC cannot finalize the native options while the run uses them.
+                using var runOptions = new RunOptions();
+                using var results = _session.Run(runOptions, names, values, outputs.ToList());
                 return results.Select(r => (
                     single ? r.GetTensorDataAsSpan<float>().ToArray().Select(v => (double)v).ToArray() : r.GetTensorDataAsSpan<double>().ToArray(),
                     r.GetTensorTypeAndShape().Shape.Select(d => (int)d).ToArray())).ToList();

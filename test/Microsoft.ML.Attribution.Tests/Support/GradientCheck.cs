@@ -74,7 +74,9 @@ internal static class GradientCheck
             var values = names.Select(n => OrtValue.CreateTensorValueFromMemory(feeds[n].Data, feeds[n].Shape.Select(d => (long)d).ToArray())).ToList();
             try
             {
-                using var results = _session.Run(new RunOptions(), names, values, outputs.ToList());
+                // Held in a variable so the GC cannot finalize the native options while the run uses them.
+                using var runOptions = new RunOptions();
+                using var results = _session.Run(runOptions, names, values, outputs.ToList());
                 return results.Select(r => (r.GetTensorDataAsSpan<double>().ToArray(),
                     r.GetTensorTypeAndShape().Shape.Select(d => (int)d).ToArray())).ToList();
             }
