@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# One command for the speed comparison: Captum (in-process, PyTorch CPU) vs Microsoft.ML.Attribution (ONNX Runtime CPU)
+# on the same models and inputs. Needs Debian's python3-torch and a Captum checkout:
+#   CAPTUM_SRC=/path/to/captum bash build/bench/compare.sh
+# Writes build/bench/RESULTS.md and prints the table.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+: "${CAPTUM_SRC:?set CAPTUM_SRC to a Captum checkout}"
+/usr/bin/python3 build/bench/models.py >/dev/null
+/usr/bin/python3 build/bench/captum_bench.py
+dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- --filter '*ComparisonBenchmarks*' \
+  --job short --exporters json --artifacts build/bench/artifacts >/dev/null
+/usr/bin/python3 build/bench/compare_report.py
