@@ -108,6 +108,13 @@ def export_all():
                           do_constant_folding=True)
         np.save(os.path.join(folder, "input.npy"), x.numpy())
         print(f"exported {name}: input {tuple(x.shape)} {x.dtype}")
+    # The text classifier again at opset 17, where LayerNorm exports as one LayerNormalization op (tests use both).
+    folder = os.path.join(OUT, "text17")
+    os.makedirs(folder, exist_ok=True)
+    torch.onnx.export(MODELS["text"]().eval(), (data["text"],), os.path.join(folder, "model.onnx"), input_names=["input"],
+                      output_names=["output"], dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, opset_version=17,
+                      do_constant_folding=True)
+    np.save(os.path.join(folder, "input.npy"), data["text"].numpy())
 
 
 if __name__ == "__main__":

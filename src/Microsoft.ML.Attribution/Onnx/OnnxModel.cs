@@ -12,7 +12,7 @@ internal sealed class OnnxModel
 {
     private readonly Dictionary<string, NodeProto> _producers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, List<NodeProto>> _consumers = new(StringComparer.Ordinal);
-    private IReadOnlyDictionary<string, TensorType>? _types;
+    private (IReadOnlyDictionary<string, TensorType> Types, IReadOnlyDictionary<string, Dim[]> Values)? _inferred;
 
     public OnnxModel(ModelProto proto)
     {
@@ -56,7 +56,15 @@ internal sealed class OnnxModel
     public IReadOnlyList<NodeProto> TopologicalOrder { get; }
 
     /// <summary>Element types and shapes of every tensor (inputs, initializers, node outputs), inferred once.</summary>
-    public IReadOnlyDictionary<string, TensorType> Types => _types ??= ShapeInference.Infer(this);
+    public IReadOnlyDictionary<string, TensorType> Types => (_inferred ??= ShapeInference.Infer(this)).Types;
+
+    /// <summary>
+    /// The values of an integer tensor (rank 0 or 1) when they are known before running the model: initializers,
+    /// Constant nodes and shape arithmetic over static dims. Null otherwise.
+    /// </summary>
+    public long[]? ConstantInts(string tensor) =>
+        (_inferred ??= ShapeInference.Infer(this)).Values.TryGetValue(tensor, out var dims) && dims.All(d => d.IsKnown)
+            ? dims.Select(d => d.Value!.Value).ToArray() : null;
 
     public static OnnxModel Load(string path)
     {

@@ -13,7 +13,8 @@ internal static partial class ShapeInference
 {
     private const int MaxTrackedValues = 64;
 
-    public static IReadOnlyDictionary<string, TensorType> Infer(OnnxModel model)
+    /// <summary>Types of every tensor, and the values of small integer tensors known statically (possibly symbolic).</summary>
+    public static (IReadOnlyDictionary<string, TensorType> Types, IReadOnlyDictionary<string, Dim[]> Values) Infer(OnnxModel model)
     {
         var state = new State(model);
         foreach (var node in model.TopologicalOrder)
@@ -35,7 +36,7 @@ internal static partial class ShapeInference
                 }
             }
         }
-        return state.Types;
+        return (state.Types, state.Values);
     }
 
     private sealed partial class State
@@ -45,6 +46,8 @@ internal static partial class ShapeInference
         public readonly Dictionary<string, TensorType> Recorded = new(StringComparer.Ordinal);
         /// <summary>Known element values of small integer tensors (rank 0 or 1), possibly symbolic.</summary>
         private readonly Dictionary<string, Dim[]> _values = new(StringComparer.Ordinal);
+
+        public IReadOnlyDictionary<string, Dim[]> Values => _values;
 
         public State(OnnxModel model)
         {
