@@ -16,26 +16,30 @@ public static class CliApp
             [--neuron a,b,c] [--stdevs X] [--noise smoothgrad|smoothgrad-sq|vargrad] [--base-method NAME]
             [--relu true|false] [--layer-input true|false]
         mlnet-explain info --model M.onnx
+        Add --verbose to any command for the stack trace of an error.
 
         Input: float32 .npy rows [N, ...] (int64 token ids for layer methods on text models). Output: float32 .npy shaped
         like the attributed tensor. --target omitted = each row's predicted (argmax) output.
         """;
 
     /// <summary>Runs the command line; returns the process exit code (0 success, 1 failure, 2 usage error).</summary>
-    /// <param name="args">Arguments after the program name.</param>
+    /// <param name="args">Arguments after the program name; <c>--verbose</c> anywhere adds the stack trace to an error.</param>
     /// <param name="stdout">Normal output.</param>
     /// <param name="stderr">One <c>error: …</c> line on failure; <c>info: …</c> lines from the runtime.</param>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         ArgumentNullException.ThrowIfNull(args);
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        bool verbose = args.Contains("--verbose");
+        args = args.Where(a => a != "--verbose").ToArray();
+        if (args.Length == 0 || args.Any(a => a is "-h" or "--help") || args[0] == "help")
         {
             stdout.WriteLine(Usage);
             stdout.WriteLine("methods: " + string.Join(", ", ExplainCommand.Methods.Select(m => m.Name)));
             return 0;
         }
-        bool verbose = args.Contains("--verbose");
-        var rest = args.Skip(1).Where(a => a != "--verbose").ToArray();
+        var rest = args[1..];
         try
         {
             return args[0] switch
@@ -50,10 +54,13 @@ public static class CliApp
             stderr.WriteLine("error: " + OneLine(e.Message));
             return 2;
         }
-        catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or UnsupportedOperatorException
-            or InvalidOperationException or NotSupportedException or UnauthorizedAccessException)
+        catch (Exception e)
         {
-            stderr.WriteLine("error: " + OneLine(e.Message));
+            // The library reports bad input with these types; anything else is a bug, still one line unless --verbose.
+            bool expected = e is ArgumentException or IOException or InvalidDataException or UnsupportedOperatorException
+                or InvalidOperationException or NotSupportedException or UnauthorizedAccessException;
+            string hint = expected || verbose ? "" : $" ({e.GetType().Name}; rerun with --verbose for the stack trace)";
+            stderr.WriteLine("error: " + OneLine(e.Message) + hint);
             if (verbose) stderr.WriteLine(e.ToString());
             return 1;
         }

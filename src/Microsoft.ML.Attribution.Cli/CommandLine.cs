@@ -83,7 +83,7 @@ internal sealed class CommandLine
         {
             return text.Split(',', StringSplitOptions.TrimEntries).Select(t => int.Parse(t, NumberStyles.Integer, CultureInfo.InvariantCulture)).ToArray();
         }
-        catch (FormatException)
+        catch (Exception e) when (e is FormatException or OverflowException)
         {
             throw new UsageException($"--{name} expects comma-separated integers like 1,4,4, got '{text}'");
         }

@@ -71,6 +71,8 @@ internal static class ExplainCommand
         ["integrated-gradients"] = ["baseline", "steps", "integration"],
         ["saliency"] = ["abs"],
         ["input-x-gradient"] = [],
+        ["deeplift"] = ["baseline"],
+        ["guided-backprop"] = [],
     };
 
     public static IReadOnlyList<CliMethod> Methods { get; } =
@@ -95,6 +97,22 @@ internal static class ExplainCommand
             return (new GradientShap(c.Oracle()).Attribute(c.Input("gradient-shap"), distribution, c.Target, c.Options.Int("samples") ?? 5,
                 c.Options.Double("stdevs") ?? 0.0, c.Options.Int("seed"), c.BatchSize).Attributions, null);
         }),
+        new("deeplift", ["baseline"], c =>
+        {
+            var r = new DeepLift(c.Oracle()).Attribute(c.Input("deeplift"), c.Baseline, c.Target, c.BatchSize);
+            return (r.Attributions, r.ConvergenceDelta);
+        }),
+        new("deeplift-shap", ["baseline"], c =>
+        {
+            var distribution = c.Baseline ?? throw new UsageException("--baseline is required for deeplift-shap (a [B, …] distribution of baseline rows)");
+            var r = new DeepLiftShap(c.Oracle()).Attribute(c.Input("deeplift-shap"), distribution, c.Target, c.BatchSize);
+            return (r.Attributions, r.ConvergenceDelta);
+        }),
+        new("guided-backprop", [], c => (new GuidedBackprop(c.Oracle()).Attribute(c.Input("guided-backprop"), c.Target, c.BatchSize).Attributions, null)),
+        new("deconvolution", [], c => (new Deconvolution(c.Oracle()).Attribute(c.Input("deconvolution"), c.Target, c.BatchSize).Attributions, null)),
+        new("guided-gradcam", ["layer", "layer-input"], c =>
+            (new GuidedGradCam(c.Oracle(), c.Options.Required("layer", "for guided-gradcam")).Attribute(c.Input("guided-gradcam"), c.Target,
+                c.LayerInput, c.BatchSize).Attributions, null)),
         new("noise-tunnel", ["base-method", "noise", "stdevs", "samples", "seed", "baseline", "steps", "integration", "abs"], NoiseTunnel),
         new("shapley-values", ["baseline", "mask"], c =>
             (new ShapleyValues(c.Oracle()).Attribute(c.Input("shapley-values"), c.Baseline, c.Target, c.Mask, c.BatchSize).Attributions, null)),
@@ -182,6 +200,8 @@ internal static class ExplainCommand
         {
             "integrated-gradients" => (x, b, t) => new IntegratedGradients(oracle).Attribute(x, b, t, steps, integration, c.BatchSize),
             "saliency" => (x, _, t) => new Saliency(oracle).Attribute(x, t, abs, c.BatchSize),
+            "deeplift" => (x, b, t) => new DeepLift(oracle).Attribute(x, b, t, c.BatchSize),
+            "guided-backprop" => (x, _, t) => new GuidedBackprop(oracle).Attribute(x, t, c.BatchSize),
             _ => (x, _, t) => new InputXGradient(oracle).Attribute(x, t, c.BatchSize),
         };
         var r = new NoiseTunnel(oracle, method).Attribute(c.Input("noise-tunnel"), type, c.Options.Int("samples") ?? 5,

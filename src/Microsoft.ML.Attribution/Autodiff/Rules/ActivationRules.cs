@@ -23,7 +23,11 @@ internal static class ActivationRules
         new("Elu", new(Elu)),
         new("HardSigmoid", new(HardSigmoid)),
         new("Clip", new(Clip, GradientRule.OnlyInputs(0))),
+        new("Softplus", new(Softplus)),
     ];
+
+    // d log(1 + eˣ)/dx = σ(x)
+    private static string?[] Softplus(GradientContext c, NodeProto n, string?[] g) => [c.Mul(g[0]!, c.Emit("Sigmoid", [n.Input[0]]))];
 
     private static int Type(GradientContext c, NodeProto n) => c.ElemTypeOf(n.Input[0]);
 

@@ -1,0 +1,152 @@
+using Microsoft.ML.Attribution.Autodiff.RuleSets;
+using Microsoft.ML.Attribution.Oracles;
+using Microsoft.ML.Attribution.Tensors;
+
+namespace Microsoft.ML.Attribution.Methods;
+
+/// <summary>
+/// DeepLIFT with the rescale rule (Shrikumar, Greenside &amp; Kundaje, "Learning Important Features Through Propagating
+/// Activation Differences", ICML 2017; Captum's DeepLift): attribution = (x − x₀)·m, where m is the gradient of the
+/// backward pass whose nonlinearities use Δout/Δin between the input and its baseline. Summation-to-delta:
+/// Σ attributions = f(x) − f(x₀) up to float error, which the convergence delta reports. Inputs and baselines run as
+/// paired batches (k rows and their k baselines per model call).
+/// </summary>
+public sealed class DeepLift
+{
+    private readonly OnnxGradientOracle _oracle;
+    private readonly bool _maxPoolRule;
+
+    /// <summary>Creates the method over an ONNX model.</summary>
+    /// <param name="oracle">The model.</param>
+    /// <param name="maxPoolRule">
+    /// Apply DeepLIFT's MaxPool rule (exact summation-to-delta through MaxPool). Default false: MaxPool passes its
+    /// ordinary gradient, which reproduces Captum 0.8's numbers.
+    /// </param>
+    public DeepLift(OnnxGradientOracle oracle, bool maxPoolRule = false)
+    {
+        _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
+        _maxPoolRule = maxPoolRule;
+    }
+
+    /// <summary>Attributes each row's target output to the input elements.</summary>
+    /// <param name="inputs">Rows to explain.</param>
+    /// <param name="baselines">References: null (zeros), one value, one row, or one per row.</param>
+    /// <param name="target">Output index per row; default each row's prediction.</param>
+    /// <param name="internalBatchSize">Input rows per model call (each call carries them and their baselines).</param>
+    public AttributionResult Attribute(NdArray<float> inputs, NdArray<float>? baselines = null, Target? target = null, int? internalBatchSize = null)
+    {
+        _oracle.ValidateInput(inputs);
+        var reference = Baselines.Expand(baselines, inputs, _oracle.InputName);
+        int chunk = Math.Max(1, Batcher.ChunkRows(internalBatchSize, inputs.RowSize, _oracle.MaxRowsPerCall is int max ? max / 2 : null));
+        if (_oracle.MaxRowsPerCall is < 2)
+            throw new NotSupportedException($"DeepLift runs inputs and baselines as paired batches; input '{_oracle.InputName}' has a fixed batch of 1.");
+        var targets = (target ?? Target.Predicted).Resolve(_oracle, inputs, chunk);
+        return Run(inputs, reference, targets, chunk);
+    }
+
+    /// <summary>The paired-batch pass over rows with their own baselines (also used by DeepLiftShap).</summary>
+    internal AttributionResult Run(NdArray<float> inputs, NdArray<float> reference, int[] targets, int chunk)
+    {
+        var graph = _oracle.Graph(_maxPoolRule ? DeepLiftRules.RescaleWithMaxPool : DeepLiftRules.Rescale, [_oracle.InputName]);
+        int rows = inputs.Rows, rowSize = inputs.RowSize;
+        var attributions = new NdArray<float>(inputs.Shape);
+        var delta = new float[rows];
+        for (int start = 0; start < rows; start += chunk)
+        {
+            int k = Math.Min(chunk, rows - start);
+            var batch = new NdArray<float>([2 * k, .. inputs.RowShape]);
+            inputs.Data.AsSpan(start * rowSize, k * rowSize).CopyTo(batch.Data);
+            reference.Data.AsSpan(start * rowSize, k * rowSize).CopyTo(batch.Data.AsSpan(k * rowSize));
+            var outputsShape = _oracle.OutputRowShape(batch);
+            int outputSize = (int)NdArray<float>.ShapeSize(outputsShape);
+            var seed = new NdArray<float>(2 * k, outputSize);
+            for (int i = 0; i < k; i++)
+            {
+                // Both halves carry the target, as Captum expands it; the multipliers are shared by the pair.
+                seed.Data[i * outputSize + targets[start + i]] = 1f;
+                seed.Data[(k + i) * outputSize + targets[start + i]] = 1f;
+            }
+            var results = _oracle.Run(graph, batch, seed, [_oracle.OutputName, graph.GradientOutputs[0]]);
+            var outputs = results[0].Reshape(2 * k, outputSize);
+            var gradients = results[1];
+            for (int i = 0; i < k; i++)
+            {
+                int r = start + i;
+                var x = inputs.Row(r);
+                var b = reference.Row(r);
+                var m = gradients.Data.AsSpan(i * rowSize, rowSize);
+                var a = attributions.Row(r);
+                double total = 0;
+                for (int j = 0; j < rowSize; j++)
+                {
+                    a[j] = (x[j] - b[j]) * m[j];
+                    total += a[j];
+                }
+                delta[r] = (float)(total - (outputs.Row(i)[targets[r]] - (double)outputs.Row(k + i)[targets[r]]));
+            }
+        }
+        return new AttributionResult(attributions, targets, delta);
+    }
+}
+
+/// <summary>
+/// DeepLiftShap (Captum): DeepLIFT against every row of a baseline distribution, averaged — an approximation of SHAP
+/// values with the distribution as background. The convergence delta reported per row is the mean of the pairs' deltas.
+/// </summary>
+public sealed class DeepLiftShap
+{
+    private readonly OnnxGradientOracle _oracle;
+    private readonly bool _maxPoolRule;
+
+    /// <summary>Creates the method over an ONNX model.</summary>
+    /// <param name="oracle">The model.</param>
+    /// <param name="maxPoolRule">Apply DeepLIFT's MaxPool rule (see <see cref="DeepLift"/>).</param>
+    public DeepLiftShap(OnnxGradientOracle oracle, bool maxPoolRule = false)
+    {
+        _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
+        _maxPoolRule = maxPoolRule;
+    }
+
+    /// <summary>Attributes each row's target output against the baseline distribution.</summary>
+    /// <param name="inputs">Rows to explain.</param>
+    /// <param name="baselineDistribution">Reference rows <c>[B, …]</c> (at least one).</param>
+    /// <param name="target">Output index per row; default each row's prediction.</param>
+    /// <param name="internalBatchSize">(row, baseline) pairs per model call.</param>
+    public AttributionResult Attribute(NdArray<float> inputs, NdArray<float> baselineDistribution, Target? target = null, int? internalBatchSize = null)
+    {
+        ArgumentNullException.ThrowIfNull(baselineDistribution);
+        _oracle.ValidateInput(inputs);
+        if (!baselineDistribution.RowShape.SequenceEqual(inputs.RowShape) || baselineDistribution.Rows < 1)
+            throw new ArgumentException($"Baseline distribution shaped {baselineDistribution.ShapeText} does not fit input '{_oracle.InputName}' " +
+                $"rows shaped {NdArray<float>.FormatShape(inputs.RowShape)}; give [B, {string.Join(", ", inputs.RowShape)}].");
+        int rows = inputs.Rows, count = baselineDistribution.Rows, rowSize = inputs.RowSize;
+        int chunk = Math.Max(1, Batcher.ChunkRows(internalBatchSize, rowSize, _oracle.MaxRowsPerCall is int max ? max / 2 : null));
+        var targets = (target ?? Target.Predicted).Resolve(_oracle, inputs, chunk);
+
+        // Every row paired with every baseline: rows × B pairs, row-major (the pairs of a row are consecutive).
+        var expanded = new NdArray<float>([rows * count, .. inputs.RowShape]);
+        var references = new NdArray<float>(expanded.Shape);
+        for (int r = 0; r < rows; r++)
+        {
+            for (int b = 0; b < count; b++)
+            {
+                inputs.Row(r).CopyTo(expanded.Row(r * count + b));
+                baselineDistribution.Row(b).CopyTo(references.Row(r * count + b));
+            }
+        }
+        var pairs = new DeepLift(_oracle, _maxPoolRule).Run(expanded, references, Enumerable.Range(0, rows * count).Select(i => targets[i / count]).ToArray(), chunk);
+        var attributions = new NdArray<float>(inputs.Shape);
+        var delta = new float[rows];
+        for (int r = 0; r < rows; r++)
+        {
+            var a = attributions.Row(r);
+            for (int b = 0; b < count; b++)
+            {
+                var pair = pairs.Attributions.Row(r * count + b);
+                for (int j = 0; j < rowSize; j++) a[j] += pair[j] / count;
+                delta[r] += pairs.ConvergenceDelta![r * count + b] / count;
+            }
+        }
+        return new AttributionResult(attributions, targets, delta);
+    }
+}
