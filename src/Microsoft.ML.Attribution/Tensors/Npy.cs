@@ -173,9 +173,23 @@ public static partial class Npy
         string d = descr.Groups[1].Value.Replace('=', '<').Replace('|', '<');
         if (d.StartsWith('>'))
             throw new InvalidDataException($"'{path}' is big-endian ('{d}'); save it little-endian.");
-        var dims = shape.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(s => int.Parse(s.TrimEnd('L'), CultureInfo.InvariantCulture)).ToArray();
-        return new Header(d, dims);
+        var dims = new List<int>();
+        foreach (var part in shape.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part.TrimEnd('L'), NumberStyles.None, CultureInfo.InvariantCulture, out int dim))
+                throw new InvalidDataException($"'{path}' has an invalid dimension '{part}' in its shape ({shape.Groups[1].Value}).");
+            dims.Add(dim);
+        }
+        long count = 1;
+        foreach (var dim in dims) count = dim == 0 ? 0 : count > int.MaxValue / dim ? long.MaxValue : count * dim;
+        if (count > int.MaxValue)
+            throw new InvalidDataException($"'{path}' has shape ({shape.Groups[1].Value}): too many elements for one array.");
+        // Refuse to allocate for data the file does not hold.
+        int itemSize = d.Length == 3 && int.TryParse(d.AsSpan(2), out int size) ? size : 1;
+        if (stream.CanSeek && stream.Length - stream.Position < count * itemSize)
+            throw new InvalidDataException($"'{path}' is truncated: its header declares shape ({shape.Groups[1].Value}) of '{d}' " +
+                $"({count * itemSize} bytes), but only {stream.Length - stream.Position} bytes follow.");
+        return new Header(d, dims.ToArray());
     }
 
     private static void ReadExactly(Stream stream, Span<byte> buffer, string path)

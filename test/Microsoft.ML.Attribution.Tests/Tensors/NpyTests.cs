@@ -45,4 +45,24 @@ public sealed class NpyTests
         var e = Assert.ThrowsExactly<InvalidDataException>(() => Npy.ReadFloat(path));
         StringAssert.Contains(e.Message, "not a .npy file");
     }
+
+    [TestMethod]
+    [DataRow("(2, -3)", "invalid dimension")]
+    [DataRow("(40000, 40000)", "truncated")]
+    [DataRow("(99999999999,)", "invalid dimension")]
+    public void BadShapesInTheHeader_AreInvalidData_NotCrashesOrHugeAllocations(string shape, string words)
+    {
+        var path = Path.GetTempFileName();
+        string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+        var header = dict.PadRight(118 - 10) + "\n";
+        using (var stream = File.Create(path))
+        {
+            stream.Write([0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0]);
+            stream.Write(BitConverter.GetBytes((ushort)header.Length));
+            stream.Write(System.Text.Encoding.ASCII.GetBytes(header));
+            stream.Write(new byte[16]);
+        }
+        var e = Assert.ThrowsExactly<InvalidDataException>(() => Npy.ReadFloat(path));
+        StringAssert.Contains(e.Message, words);
+    }
 }
