@@ -22,6 +22,8 @@ public sealed class GradientMethodParityTests
     public static IEnumerable<object[]> GradientShapCases => Fixtures.NamesOf("gradient-shap");
     public static IEnumerable<object[]> NoiseTunnelCases => Fixtures.NamesOf("noise-tunnel");
     public static IEnumerable<object[]> GuidedGradCamCases => Fixtures.NamesOf("guided-gradcam");
+    public static IEnumerable<object[]> NeuronGradientCases => Fixtures.NamesOf("neuron-gradient");
+    public static IEnumerable<object[]> NeuronIntegratedGradientsCases => Fixtures.NamesOf("neuron-integrated-gradients");
 
     private static OnnxGradientOracle Oracle(FixtureCase c) => new(c.ModelPath, c.InputName, c.OutputName);
 
@@ -99,6 +101,25 @@ public sealed class GradientMethodParityTests
     {
         var c = Fixtures.Case(name);
         var result = new GuidedGradCam(Oracle(c), c.String("layer")!).Attribute(c.Input, c.Target);
+        AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(NeuronGradientCases))]
+    public void NeuronGradient_MatchesCaptum(string name)
+    {
+        var c = Fixtures.Case(name);
+        var result = new NeuronGradient(Oracle(c), c.String("layer")!).Attribute(c.Input, c.Ints("neuron")!);
+        AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(NeuronIntegratedGradientsCases))]
+    public void NeuronIntegratedGradients_MatchesCaptum(string name)
+    {
+        var c = Fixtures.Case(name);
+        var result = new NeuronIntegratedGradients(Oracle(c), c.String("layer")!).Attribute(c.Input, c.Ints("neuron")!, c.Baseline,
+            c.Int("steps", 50), IntegrationRule.Parse(c.String("integration") ?? "gausslegendre"));
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
     }
 }
