@@ -17,8 +17,8 @@ import generate as G  # noqa: E402,F401  (imports Captum from CAPTUM_SRC with it
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from captum.attr import (FeatureAblation, IntegratedGradients, KernelShap, LayerIntegratedGradients,  # noqa: E402
-                         Occlusion, ShapleyValueSampling)
+from captum.attr import (FeatureAblation, IntegratedGradients, KernelShap, LayerGradCam,  # noqa: E402
+                         LayerIntegratedGradients, Occlusion, ShapleyValueSampling)
 
 import models as M  # noqa: E402
 
@@ -42,6 +42,8 @@ def main():
     x_resnet, x_mnist, ids, x_mlp = data["resnet"], data["mnist"], data["text"], data["mlp"]
     workloads = {
         "ig_resnet": (lambda: IntegratedGradients(resnet).attribute(x_resnet, target=0, n_steps=50), 3),
+        "gradcam_resnet": (lambda: LayerGradCam(resnet, resnet.blocks[1][4]).attribute(x_resnet, target=0,
+                                                                                      relu_attributions=True), 5),
         "occlusion_mnist": (lambda: Occlusion(mnist).attribute(x_mnist, sliding_window_shapes=(1, 4, 4), strides=(1, 2, 2),
                                                                target=0, perturbations_per_eval=169), 3),
         "layer_ig_text": (lambda: LayerIntegratedGradients(text, text.embedding).attribute(

@@ -13,6 +13,7 @@ ours = {b["Method"]: b["Statistics"]["Mean"] / 1e9 for b in json.load(open(repor
 
 WORKLOADS = [
     ("ig_resnet", "IG 50 steps, ResNet-style CNN, 16 × 3×32×32"),
+    ("gradcam_resnet", "GradCAM (last block), ResNet-style CNN, 16 × 3×32×32"),
     ("occlusion_mnist", "Occlusion window 4 stride 2, MNIST-style CNN, 16 images"),
     ("layer_ig_text", "LayerIG on the embedding, transformer classifier, 32 × 16 tokens"),
     ("feature_ablation_mlp", "FeatureAblation, MLP, 1,024 rows × 12 features"),

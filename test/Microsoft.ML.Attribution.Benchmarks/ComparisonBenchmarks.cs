@@ -16,7 +16,7 @@ public class ComparisonBenchmarks
     private static string Folder(string name) => Path.Combine(AppContext.BaseDirectory, "BenchModels", name);
 
     private OnnxGradientOracle _resnet = null!, _mnist = null!, _mlp = null!;
-    private OnnxLayerOracle _text = null!;
+    private OnnxLayerOracle _text = null!, _resnetBlock = null!;
     private NdArray<float> _images = null!, _digits = null!, _rows = null!, _rows256 = null!, _rows32 = null!;
     private NdArray<long> _ids = null!;
 
@@ -27,6 +27,8 @@ public class ComparisonBenchmarks
         _mnist = new OnnxGradientOracle(Path.Combine(Folder("mnist"), "model.onnx"));
         _mlp = new OnnxGradientOracle(Path.Combine(Folder("mlp"), "model.onnx"));
         _text = new OnnxLayerOracle(Path.Combine(Folder("text"), "model.onnx"), "/embedding/Gather_output_0");
+        // The last block's BatchNorm output (folded into its Conv by the exporter).
+        _resnetBlock = new OnnxLayerOracle(Path.Combine(Folder("resnet"), "model.onnx"), "/blocks.1/blocks.1.3/Conv_output_0");
         _images = Npy.ReadFloat(Path.Combine(Folder("resnet"), "input.npy"));
         _digits = Npy.ReadFloat(Path.Combine(Folder("mnist"), "input.npy"));
         _rows = Npy.ReadFloat(Path.Combine(Folder("mlp"), "input.npy"));
@@ -37,6 +39,9 @@ public class ComparisonBenchmarks
 
     [Benchmark]
     public AttributionResult ig_resnet() => new IntegratedGradients(_resnet).Attribute(_images, target: Target.Class(0), steps: 50);
+
+    [Benchmark]
+    public AttributionResult gradcam_resnet() => new LayerGradCam(_resnetBlock).Attribute(_images, Target.Class(0), reluAttributions: true);
 
     [Benchmark]
     public AttributionResult occlusion_mnist() => new Occlusion(_mnist).Attribute(_digits, [1, 4, 4], [1, 2, 2], target: Target.Class(0));
