@@ -16,6 +16,9 @@ public static class CliApp
             [--neuron a,b,c] [--stdevs X] [--noise smoothgrad|smoothgrad-sq|vargrad] [--base-method NAME]
             [--relu true|false] [--layer-input true|false]
         mlnet-explain info --model M.onnx
+        mlnet-explain report --model M.onnx --input X.npy --out report.html [--labels L.npy] [--method auto|NAME]
+            [--feature-names names.txt] [--class-names names.txt] [--target INT] [--title TEXT] [--max-rows INT]
+            [--top-k INT] [--background-size INT] [--seed INT] [--steps INT] [--samples INT] [--output NAME]
         Add --verbose to any command for the stack trace of an error.
 
         Input: float32 .npy rows [N, ...] (int64 token ids for layer methods on text models). Output: float32 .npy shaped
@@ -46,7 +49,8 @@ public static class CliApp
             {
                 "explain" => ExplainCommand.Run(CommandLine.Parse(rest, ExplainCommand.KnownOptions), stdout, stderr),
                 "info" => InfoCommand.Run(CommandLine.Parse(rest, InfoCommand.KnownOptions), stdout),
-                var other => throw new UsageException($"unknown command '{other}'; use explain or info (--help for usage)"),
+                "report" => ReportCommand.Run(CommandLine.Parse(rest, ReportCommand.KnownOptions), stdout, stderr),
+                var other => throw new UsageException($"unknown command '{other}'; use explain, info or report (--help for usage)"),
             };
         }
         catch (UsageException e)

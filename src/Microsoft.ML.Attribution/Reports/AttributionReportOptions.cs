@@ -1,0 +1,100 @@
+using Microsoft.ML.Attribution.Tensors;
+
+namespace Microsoft.ML.Attribution.Reports;
+
+/// <summary>The attribution method a report runs.</summary>
+public enum ReportMethod
+{
+    /// <summary>TreeSHAP for ML.NET tree ensembles (FastTree, FastForest, LightGBM); Integrated Gradients when the
+    /// model gives gradients (ONNX); Kernel SHAP against the background otherwise.</summary>
+    Auto,
+
+    /// <summary>Exact path-dependent TreeSHAP (ML.NET tree ensembles only); node covers from the background sample.</summary>
+    TreeShap,
+
+    /// <summary>Integrated Gradients from the baseline (gradient models only).</summary>
+    IntegratedGradients,
+
+    /// <summary>Feature ablation: each feature replaced by its baseline value.</summary>
+    FeatureAblation,
+
+    /// <summary>Kernel SHAP with <see cref="AttributionReportOptions.Samples"/> coalitions per row.</summary>
+    KernelShap,
+
+    /// <summary>Shapley value sampling with <see cref="AttributionReportOptions.Samples"/> orderings.</summary>
+    ShapleyValueSampling,
+}
+
+/// <summary>What an <see cref="AttributionReport"/> shows and how it computes it.</summary>
+public sealed record AttributionReportOptions
+{
+    /// <summary>The page title. Default: "Attribution report".</summary>
+    public string Title { get; init; } = "Attribution report";
+
+    /// <summary>The method; <see cref="ReportMethod.Auto"/> picks by model kind.</summary>
+    public ReportMethod Method { get; init; } = ReportMethod.Auto;
+
+    /// <summary>Most rows explained; a larger dataset is subsampled (seeded, original order kept). Default: 10,000.</summary>
+    public int MaxRows { get; init; } = 10_000;
+
+    /// <summary>Rows shown in each of the most-confident, least-confident and error sections. Default: 5.</summary>
+    public int TopK { get; init; } = 5;
+
+    /// <summary>Most features drawn in one chart (the importance table always lists every feature). Default: 15.</summary>
+    public int MaxChartFeatures { get; init; } = 15;
+
+    /// <summary>Background rows drawn (seeded) from the data: TreeSHAP's covers, and the mean row that is the baseline
+    /// of the other methods on tabular data. Default: 100.</summary>
+    public int BackgroundSize { get; init; } = 100;
+
+    /// <summary>Seed of every random choice (row and background samples, coalitions, orderings). Default: 0.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>The explained output for every row; null explains each row's predicted (argmax) output.</summary>
+    public int? Target { get; init; }
+
+    /// <summary>Feature names (one per feature, or per channel / token position for image and text inputs); null
+    /// uses the model's slot names or <c>f0, f1, …</c>.</summary>
+    public IReadOnlyList<string>? FeatureNames { get; init; }
+
+    /// <summary>Names of the model's outputs (classes); null for <c>class 0, class 1, …</c>.</summary>
+    public IReadOnlyList<string>? ClassNames { get; init; }
+
+    /// <summary>The baseline (reference) row of IG, ablation and the Shapley methods; null uses the background mean for
+    /// tabular inputs and zeros for image and text inputs.</summary>
+    public NdArray<float>? Baseline { get; init; }
+
+    /// <summary>Integration steps of Integrated Gradients. Default: 50.</summary>
+    public int Steps { get; init; } = 50;
+
+    /// <summary>Coalitions (Kernel SHAP) or orderings (Shapley value sampling) per row. Default: 25.</summary>
+    public int Samples { get; init; } = 25;
+
+    /// <summary>Original images <c>[N, C, H, W]</c> in [0, 1] aligned with the input rows, blended under the heat
+    /// maps of image inputs; null draws plain heat maps.</summary>
+    public NdArray<float>? OriginalImages { get; init; }
+
+    /// <summary>Tokens of each input row (text inputs <c>[N, T]</c> or <c>[N, T, D]</c>): rows are then drawn as
+    /// coloured text with one attribution per token (summed over D).</summary>
+    public IReadOnlyList<IReadOnlyList<string>>? Tokens { get; init; }
+
+    /// <summary>Most rows drawn in the beeswarm summary (a seeded sample keeps the page small). Default: 1,000.</summary>
+    public int BeeswarmRows { get; init; } = 1_000;
+
+    internal void Validate()
+    {
+        if (MaxRows < 1) throw new ArgumentOutOfRangeException(nameof(MaxRows), MaxRows, "MaxRows must be at least 1.");
+        if (TopK < 0) throw new ArgumentOutOfRangeException(nameof(TopK), TopK, "TopK must be ≥ 0.");
+        if (MaxChartFeatures < 1) throw new ArgumentOutOfRangeException(nameof(MaxChartFeatures), MaxChartFeatures, "MaxChartFeatures must be at least 1.");
+        if (BackgroundSize < 1) throw new ArgumentOutOfRangeException(nameof(BackgroundSize), BackgroundSize, "BackgroundSize must be at least 1.");
+        if (Steps < 1) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "Steps must be at least 1.");
+        if (Samples < 2) throw new ArgumentOutOfRangeException(nameof(Samples), Samples, "Samples must be at least 2.");
+        if (BeeswarmRows < 1) throw new ArgumentOutOfRangeException(nameof(BeeswarmRows), BeeswarmRows, "BeeswarmRows must be at least 1.");
+        ArgumentNullException.ThrowIfNull(Title, nameof(Title));
+    }
+}
+
+/// <summary>Seconds spent in one phase of report generation.</summary>
+/// <param name="Phase">The phase (e.g. "attribute").</param>
+/// <param name="Seconds">Wall-clock seconds.</param>
+public sealed record ReportTiming(string Phase, double Seconds);
