@@ -5,14 +5,16 @@ namespace Microsoft.ML.Attribution.Methods;
 
 /// <summary>
 /// Evaluates the model on coalitions of features: a coalition keeps the input's values for its features and the
-/// baseline's everywhere else. The coalitions of all rows run through the oracle in bounded chunks; a coalition
-/// repeated within a row (e.g. ∅ and the full set across permutations) is evaluated once.
+/// baseline's everywhere else — or, with a background set, the mean of f over the background rows filling the absent
+/// features (SHAP's interventional expectation). The coalitions of all rows run through the oracle in bounded chunks;
+/// a coalition repeated within a row (e.g. ∅ and the full set across permutations) is evaluated once.
 /// </summary>
 internal sealed class Coalitions
 {
     private readonly IForwardOracle _oracle;
     private readonly NdArray<float> _inputs;
     private readonly NdArray<float> _reference;
+    private readonly NdArray<float>? _background;
     private readonly Func<int, IReadOnlyList<int[]>> _groups;
 
     /// <param name="oracle">The model.</param>
@@ -20,13 +22,26 @@ internal sealed class Coalitions
     /// <param name="reference">Baselines expanded to the inputs' shape.</param>
     /// <param name="groups">Per row, the element sets of features 0 … M−1 (global feature ids; a set may be empty).</param>
     /// <param name="featureCount">M.</param>
-    public Coalitions(IForwardOracle oracle, NdArray<float> inputs, NdArray<float> reference, Func<int, IReadOnlyList<int[]>> groups, int featureCount)
+    /// <param name="background">Background rows <c>[B, …]</c>; when given, absent features average over them instead of the reference.</param>
+    public Coalitions(IForwardOracle oracle, NdArray<float> inputs, NdArray<float> reference, Func<int, IReadOnlyList<int[]>> groups, int featureCount,
+        NdArray<float>? background = null)
     {
         _oracle = oracle;
         _inputs = inputs;
         _reference = reference;
         _groups = groups;
+        _background = background;
         FeatureCount = featureCount;
+    }
+
+    /// <summary>Validates a background set against the inputs' row shape.</summary>
+    public static void ValidateBackground(NdArray<float>? background, NdArray<float> inputs, string inputName, NdArray<float>? baselines)
+    {
+        if (background is null) return;
+        if (baselines is not null) throw new ArgumentException("Give baselines or a background set, not both.");
+        if (background.Rank != inputs.Rank || !background.RowShape.SequenceEqual(inputs.RowShape) || background.Rows < 1)
+            throw new ArgumentException($"Background set shaped {background.ShapeText} does not fit input '{inputName}' rows shaped " +
+                $"{NdArray<float>.FormatShape(inputs.RowShape)}; give [B, {string.Join(", ", inputs.RowShape)}].");
     }
 
     public int FeatureCount { get; }
@@ -62,12 +77,13 @@ internal sealed class Coalitions
             }
         }
 
+        int perCoalition = _background?.Rows ?? 1;
         var values = new double[unique.Count];
-        Batcher.Forward(_oracle, unique.Count, _inputs.RowShape, chunkRows,
+        Batcher.Forward(_oracle, unique.Count * perCoalition, _inputs.RowShape, chunkRows,
             fill: (item, dst) =>
             {
-                var (r, members) = unique[item];
-                _reference.Row(r).CopyTo(dst);
+                var (r, members) = unique[item / perCoalition];
+                (_background is null ? _reference.Row(r) : _background.Row(item % perCoalition)).CopyTo(dst);
                 var x = _inputs.Row(r);
                 var sets = _groups(r);
                 for (int f = 0; f < members.Length; f++)
@@ -76,7 +92,7 @@ internal sealed class Coalitions
                     foreach (int j in sets[f]) dst[j] = x[j];
                 }
             },
-            consume: (item, output) => values[item] = output[targets[unique[item].Row]]);
+            consume: (item, output) => values[item / perCoalition] += output[targets[unique[item / perCoalition].Row]] / (double)perCoalition);
         var result = new double[rows][];
         for (int r = 0; r < rows; r++) result[r] = slotOf[r].Select(s => values[s]).ToArray();
         return result;

@@ -73,14 +73,15 @@ public sealed class Lime
     /// <summary>Evaluates the coalitions, weights them and fits the surrogate per row (shared by Lime and KernelShap).</summary>
     internal static AttributionResult Fit(IForwardOracle oracle, IInterpretableModel surrogate, NdArray<float> inputs,
         NdArray<float>? baselines, Target? target, NdArray<long>? featureMask, Func<int, IReadOnlyList<bool[]>> coalitionsOfRow,
-        SimilarityFunction similarity, int? internalBatchSize)
+        SimilarityFunction similarity, int? internalBatchSize, NdArray<float>? background = null)
     {
         oracle.ValidateInput(inputs);
+        Coalitions.ValidateBackground(background, inputs, oracle.InputName, baselines);
         var (groups, m) = Coalitions.FromMask(featureMask, inputs, oracle.InputName);
         var reference = Baselines.Expand(baselines, inputs, oracle.InputName);
         int chunk = Batcher.ChunkRows(internalBatchSize, inputs.RowSize, oracle.MaxRowsPerCall);
         var targets = (target ?? Target.Predicted).Resolve(oracle, inputs, chunk);
-        var values = new Coalitions(oracle, inputs, reference, groups, m).Values(coalitionsOfRow, targets, chunk);
+        var values = new Coalitions(oracle, inputs, reference, groups, m, background).Values(coalitionsOfRow, targets, chunk);
 
         var attributions = new NdArray<float>(inputs.Shape);
         var perturbed = new float[inputs.RowSize];
@@ -130,8 +131,9 @@ public sealed class KernelShap
     /// <param name="samples">Coalitions per row including the full and empty ones (Captum's n_samples, default 25).</param>
     /// <param name="seed">Seed of the coalitions.</param>
     /// <param name="internalBatchSize">Coalitions per model call.</param>
+    /// <param name="background">Background rows <c>[B, …]</c> instead of baselines: SHAP's expected value over them.</param>
     public AttributionResult Attribute(NdArray<float> inputs, NdArray<float>? baselines = null, Target? target = null,
-        NdArray<long>? featureMask = null, int samples = 25, int? seed = null, int? internalBatchSize = null)
+        NdArray<long>? featureMask = null, int samples = 25, int? seed = null, int? internalBatchSize = null, NdArray<float>? background = null)
     {
         if (samples < 2) throw new ArgumentOutOfRangeException(nameof(samples), samples, "Kernel SHAP needs at least the full and the empty coalition.");
         var (_, m) = Coalitions.FromMask(featureMask, inputs, _oracle.InputName);
@@ -157,12 +159,12 @@ public sealed class KernelShap
             }
             drawn[r] = list.ToArray();
         }
-        return Attribute(inputs, r => drawn[r], baselines, target, featureMask, internalBatchSize);
+        return Attribute(inputs, r => drawn[r], baselines, target, featureMask, internalBatchSize, background);
     }
 
     /// <summary>The same with the coalitions given per row (e.g. Captum's recorded samples).</summary>
     internal AttributionResult Attribute(NdArray<float> inputs, Func<int, IReadOnlyList<bool[]>> coalitions, NdArray<float>? baselines,
-        Target? target, NdArray<long>? featureMask, int? internalBatchSize) =>
+        Target? target, NdArray<long>? featureMask, int? internalBatchSize, NdArray<float>? background = null) =>
         Lime.Fit(_oracle, new WeightedLinearRegression(), inputs, baselines, target, featureMask, coalitions,
-            (_, _, members) => members.All(b => b) || !members.Any(b => b) ? 1e6 : 1.0, internalBatchSize);
+            (_, _, members) => members.All(b => b) || !members.Any(b => b) ? 1e6 : 1.0, internalBatchSize, background);
 }

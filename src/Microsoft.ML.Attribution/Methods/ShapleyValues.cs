@@ -25,10 +25,15 @@ public sealed class ShapleyValues
     /// <param name="target">Output index per row; default each row's prediction.</param>
     /// <param name="featureMask">Feature ids 0 … M−1 shaped like the inputs or one row; default one feature per element.</param>
     /// <param name="internalBatchSize">Coalitions per model call.</param>
+    /// <param name="background">
+    /// Background rows <c>[B, …]</c> instead of baselines: absent features take each background row in turn and the
+    /// model's outputs are averaged (SHAP's expected value over the background), costing B× the evaluations.
+    /// </param>
     public AttributionResult Attribute(NdArray<float> inputs, NdArray<float>? baselines = null, Target? target = null,
-        NdArray<long>? featureMask = null, int? internalBatchSize = null)
+        NdArray<long>? featureMask = null, int? internalBatchSize = null, NdArray<float>? background = null)
     {
         _oracle.ValidateInput(inputs);
+        Coalitions.ValidateBackground(background, inputs, _oracle.InputName, baselines);
         var (groups, m) = Coalitions.FromMask(featureMask, inputs, _oracle.InputName);
         if (m > MaxFeatures)
             throw new ArgumentException($"Exact Shapley values over {m} features need 2^{m} model runs per row; " +
@@ -39,7 +44,7 @@ public sealed class ShapleyValues
 
         int subsets = 1 << m;
         var all = Enumerable.Range(0, subsets).Select(s => Enumerable.Range(0, m).Select(f => (s >> f & 1) == 1).ToArray()).ToArray();
-        var values = new Coalitions(_oracle, inputs, reference, groups, m).Values(_ => all, targets, chunk);
+        var values = new Coalitions(_oracle, inputs, reference, groups, m, background).Values(_ => all, targets, chunk);
 
         // weight[s] = s!(M−s−1)!/M!, computed as 1 / (M · C(M−1, s)).
         var weight = new double[m];
@@ -100,8 +105,9 @@ public sealed class ShapleyValueSampling
     /// <param name="samples">Orderings (Captum's n_samples, default 25).</param>
     /// <param name="seed">Seed of the orderings.</param>
     /// <param name="internalBatchSize">Coalitions per model call.</param>
+    /// <param name="background">Background rows <c>[B, …]</c> instead of baselines (see <see cref="ShapleyValues"/>).</param>
     public AttributionResult Attribute(NdArray<float> inputs, NdArray<float>? baselines = null, Target? target = null,
-        NdArray<long>? featureMask = null, int samples = 25, int? seed = null, int? internalBatchSize = null)
+        NdArray<long>? featureMask = null, int samples = 25, int? seed = null, int? internalBatchSize = null, NdArray<float>? background = null)
     {
         if (samples < 1) throw new ArgumentOutOfRangeException(nameof(samples), samples, "Shapley value sampling needs at least one ordering.");
         _oracle.ValidateInput(inputs);
@@ -113,14 +119,15 @@ public sealed class ShapleyValueSampling
             orderings[k] = Enumerable.Range(0, m).ToArray();
             random.Shuffle(orderings[k]);
         }
-        return Attribute(inputs, orderings, baselines, target, featureMask, internalBatchSize);
+        return Attribute(inputs, orderings, baselines, target, featureMask, internalBatchSize, background);
     }
 
     /// <summary>The same with the feature orderings given (shared by all rows), e.g. to replay Captum's permutations.</summary>
     internal AttributionResult Attribute(NdArray<float> inputs, int[][] orderings, NdArray<float>? baselines, Target? target,
-        NdArray<long>? featureMask, int? internalBatchSize)
+        NdArray<long>? featureMask, int? internalBatchSize, NdArray<float>? background = null)
     {
         _oracle.ValidateInput(inputs);
+        Coalitions.ValidateBackground(background, inputs, _oracle.InputName, baselines);
         var (groups, m) = Coalitions.FromMask(featureMask, inputs, _oracle.InputName);
         foreach (var ordering in orderings)
         {
@@ -143,7 +150,7 @@ public sealed class ShapleyValueSampling
                 coalitions.Add((bool[])members.Clone());
             }
         }
-        var values = new Coalitions(_oracle, inputs, reference, groups, m).Values(_ => coalitions, targets, chunk);
+        var values = new Coalitions(_oracle, inputs, reference, groups, m, background).Values(_ => coalitions, targets, chunk);
         var attributions = new NdArray<float>(inputs.Shape);
         for (int r = 0; r < inputs.Rows; r++)
         {

@@ -103,4 +103,29 @@ public sealed class ShapleyAxiomTests
         var e3 = Assert.ThrowsExactly<ArgumentException>(() => new FeaturePermutation(oracle).Attribute(new NdArray<float>(new float[6], 1, 6)));
         StringAssert.Contains(e3.Message, "at least 2 rows");
     }
+
+    [TestMethod]
+    public void BackgroundSet_GivesTheMeanOfSingleBaselineShapleyValues_AndEfficiencyAgainstTheMeanOutput()
+    {
+        var oracle = Tabular();
+        var background = new NdArray<float>([0.5f, -0.5f, 0.25f, 0f, 1f, -1f, -1f, 0.2f, 0.3f, 0.9f, -0.4f, 0f, 0f, 0f, 0f, 0f, 0f, 0f], 3, 6);
+        var withBackground = new ShapleyValues(oracle).Attribute(Rows, target: Target.Class(2), background: background);
+        var mean = new double[withBackground.Attributions.Length];
+        for (int b = 0; b < 3; b++)
+        {
+            var single = new ShapleyValues(oracle).Attribute(Rows, new NdArray<float>(background.Row(b).ToArray(), 1, 6), Target.Class(2));
+            for (int i = 0; i < mean.Length; i++) mean[i] += single.Attributions.Data[i] / 3.0;
+        }
+        AssertArrays.Close(mean.Select(v => (float)v).ToArray(), withBackground.Attributions.Data, 1e-5, "linearity in the value function");
+        var fx = oracle.Forward(Rows);
+        var fb = oracle.Forward(background);
+        double expected = (fb.Row(0)[2] + fb.Row(1)[2] + (double)fb.Row(2)[2]) / 3;
+        for (int r = 0; r < Rows.Rows; r++)
+            Assert.AreEqual(fx.Row(r)[2] - expected, withBackground.Attributions.Row(r).ToArray().Sum(), 1e-5, $"row {r}");
+        var kernel = new KernelShap(oracle).Attribute(Rows, target: Target.Class(2), samples: 64, seed: 2, background: background);
+        for (int r = 0; r < Rows.Rows; r++)
+            Assert.AreEqual(fx.Row(r)[2] - expected, kernel.Attributions.Row(r).ToArray().Sum(), 1e-3, $"kernel SHAP efficiency, row {r}");
+        var e = Assert.ThrowsExactly<ArgumentException>(() => new ShapleyValues(oracle).Attribute(Rows, background: new NdArray<float>(new float[5], 1, 5)));
+        StringAssert.Contains(e.Message, "Background set shaped [1, 5]");
+    }
 }
