@@ -59,6 +59,21 @@ internal static class LayerGradientsAtInputs
         oracle.Validate(rows);
         string layer = oracle.Resolve(attributeToLayerInput);
         int chunk = oracle.ChunkRows(internalBatchSize, rows.RowSize);
+        if ((target ?? Target.Predicted).Explicit(rows.Rows) is { } known)
+        {
+            // Targets known up front: activations and gradients come from the one forward + backward pass.
+            float[]? gradientData = null, activationData = null;
+            int[] layerShape = [];
+            oracle.LayerGradients(layer, InputSource.Rows(rows), rows.Rows, chunk, r => known[r], (r, _, activation, gradient) =>
+            {
+                activationData ??= new float[rows.Rows * activation.Length];
+                gradientData ??= new float[rows.Rows * gradient.Length];
+                activation.CopyTo(activationData.AsSpan(r * activation.Length));
+                gradient.CopyTo(gradientData.AsSpan(r * gradient.Length));
+            }, shape => layerShape = shape);
+            int[] full = [rows.Rows, .. layerShape];
+            return (new NdArray<float>(gradientData ?? [], full), new NdArray<float>(activationData ?? [], full), known);
+        }
         var evaluated = LayerAttribution.Evaluate(oracle, rows, chunk, oracle.OutputName, layer);
         var targets = LayerAttribution.Targets(oracle, target, evaluated[0]);
         var activations = evaluated[1];

@@ -26,6 +26,15 @@ public sealed class Target
         return new((int[])indices.Clone());
     }
 
+    /// <summary>The explicit index of every row (count checked), or null for <see cref="Predicted"/>; ranges are the caller's to check.</summary>
+    internal int[]? Explicit(int rows)
+    {
+        if (_indices is null) return null;
+        if (_indices.Length != 1 && _indices.Length != rows)
+            throw new ArgumentException($"{_indices.Length} targets were given for {rows} rows; give one target, or one per row.");
+        return _indices.Length == 1 ? Enumerable.Repeat(_indices[0], rows).ToArray() : (int[])_indices.Clone();
+    }
+
     /// <summary>Resolves to one index per row, validating ranges; runs the model when the prediction is needed.</summary>
     internal int[] Resolve(IForwardOracle oracle, NdArray<float> inputs, int chunkRows, NdArray<float>? knownOutputs = null)
     {

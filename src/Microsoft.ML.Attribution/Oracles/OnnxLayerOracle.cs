@@ -181,7 +181,7 @@ public sealed class OnnxLayerOracle
     /// Items are consumed in order.
     /// </summary>
     internal void LayerGradients(string layer, InputSource source, int items, int chunkRows, Func<int, int> targetOf,
-        Action<int, ReadOnlySpan<float>, ReadOnlySpan<float>, ReadOnlySpan<float>> consume)
+        Action<int, ReadOnlySpan<float>, ReadOnlySpan<float>, ReadOnlySpan<float>> consume, Action<int[]>? layerRowShape = null)
     {
         if (layer == InputName && InputIsTokenIds)
             throw new ArgumentException($"Input '{InputName}' holds token ids, which have no gradient; name the embedding output as the layer.");
@@ -196,6 +196,7 @@ public sealed class OnnxLayerOracle
             var seed = Seed(n, start, targetOf);
             var results = entry.Session.Run([source.Chunk(InputName, start, n), new NamedInput(graph.SeedInput, seed.Data, seed.Shape)], outputs);
             for (int t = 0; t < 3; t++) RequireBatchAxis(results[t], outputs[t], n);
+            if (start == 0) layerRowShape?.Invoke(results[1].Shape[1..]);
             int o = results[0].Length / n, a = results[1].Length / n;
             for (int i = 0; i < n; i++)
             {
