@@ -1,0 +1,106 @@
+using Microsoft.ML.Attribution.Methods;
+using Microsoft.ML.Attribution.Tensors;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+
+namespace Microsoft.ML.Attribution.MLNet;
+
+/// <summary>
+/// Appends attribution columns to an <see cref="IDataView"/>: the attributions (a vector shaped like the input column,
+/// carrying its slot names), the explained output index and, for methods that have one, the convergence delta. Lazy:
+/// the returned view computes a block of rows per method call as cursors move. Rows out = rows in, in order; every
+/// input column passes through. ML.NET's <c>Model.Save</c> cannot store third-party transformers: use
+/// <c>mlContext.Attribution().Save</c>.
+/// </summary>
+public sealed class AttributionTransformer : ITransformer
+{
+    private readonly IHost? _host;
+
+    internal AttributionTransformer(ExplainedModel model, ExplainOptions options, IHost? host)
+    {
+        Model = model;
+        Options = options.Clone();
+        Options.Validate(model.HasGradients);
+        _host = host;
+    }
+
+    internal ExplainedModel Model { get; }
+
+    /// <summary>The settings (a copy; changing it has no effect).</summary>
+    public ExplainOptions Options { get; }
+
+    /// <inheritdoc />
+    public bool IsRowToRowMapper => false;
+
+    /// <inheritdoc />
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
+        throw new NotSupportedException("Attributions are computed a block of rows at a time; use Transform.");
+
+    /// <inheritdoc />
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => OutputSchema(inputSchema, out _);
+
+    /// <inheritdoc />
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var schema = OutputSchema(input.Schema, out int features);
+        return new ExplainedDataView(this, input, schema, features);
+    }
+
+    /// <summary>Not supported by ML.NET for third-party transformers.</summary>
+    /// <exception cref="NotSupportedException">Always: save with mlContext.Attribution().Save(model, schema, path).</exception>
+    void ICanSaveModel.Save(ModelSaveContext ctx) =>
+        throw new NotSupportedException("ML.NET cannot save third-party transformers; save the pipeline with " +
+            "mlContext.Attribution().Save(model, inputSchema, path) and load it with mlContext.Attribution().Load(path, out schema).");
+
+    internal IHost? Host => _host;
+
+    /// <summary>Checked between blocks (one batched method call each).</summary>
+    internal CancellationToken Cancellation { get; init; }
+
+    internal Action<string>? Log => _host is null ? null : message =>
+    {
+        using var channel = _host.Start("Attribution");
+        channel.Warning(MessageSensitivity.None, message);
+    };
+
+    private DataViewSchema OutputSchema(DataViewSchema input, out int features)
+    {
+        var column = input.GetColumnOrNull(Options.InputColumnName)
+            ?? throw new ArgumentOutOfRangeException(nameof(input), $"Column '{Options.InputColumnName}' not found; the data has {string.Join(", ", input.Select(c => c.Name))}.");
+        if (column.Type is not VectorDataViewType { ItemType: var item } vector || item != NumberDataViewType.Single || !vector.IsKnownSize)
+            throw new ArgumentOutOfRangeException(nameof(input), $"Column '{Options.InputColumnName}' has type {column.Type}, expected known-size Vector<Single>.");
+        features = vector.Size;
+        if (Options.Baseline is { } b && b.Length != features)
+            throw new ArgumentException($"The baseline has {b.Length} values; column '{Options.InputColumnName}' has {features}.");
+        if (Options.TargetColumnName is { } targetName)
+        {
+            var target = input.GetColumnOrNull(targetName)
+                ?? throw new ArgumentOutOfRangeException(nameof(input), $"Target column '{targetName}' not found.");
+            if (target.Type != NumberDataViewType.Int32 && target.Type != NumberDataViewType.Single && target.Type is not KeyDataViewType)
+                throw new ArgumentOutOfRangeException(nameof(input), $"Target column '{targetName}' has type {target.Type}, expected Int32, Single or a key.");
+        }
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(input);
+        var annotations = new DataViewSchema.Annotations.Builder();
+        if (column.Annotations.Schema.GetColumnOrNull("SlotNames") is { Type: VectorDataViewType { Size: var size } slotType } && size == features)
+        {
+            VBuffer<ReadOnlyMemory<char>> names = default;
+            column.GetSlotNames(ref names);
+            annotations.Add("SlotNames", slotType, (ref VBuffer<ReadOnlyMemory<char>> dst) => names.CopyTo(ref dst));
+        }
+        builder.AddColumn(Options.OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, vector.Dimensions), annotations.ToAnnotations());
+        builder.AddColumn(Options.TargetOutputColumnName, NumberDataViewType.Int32);
+        if (Options.HasDelta) builder.AddColumn(Options.DeltaColumnName, NumberDataViewType.Single);
+        return builder.ToSchema();
+    }
+
+    /// <summary>Explains one block: rows [n, F] with optional per-row targets.</summary>
+    internal AttributionResult ExplainBlock(DataViewSchema sourceSchema, NdArray<float> rows, int[]? targets)
+    {
+        Cancellation.ThrowIfCancellationRequested();
+        var oracle = Model.Oracle(Options, sourceSchema, Log);
+        var target = targets is not null ? Target.PerRow(targets) : Options.Target is int t ? Target.Class(t) : Target.Predicted;
+        return Options.Explain(oracle, rows, target);
+    }
+}

@@ -1,0 +1,178 @@
+using Microsoft.ML.Attribution.Tensors;
+using Microsoft.ML.Data;
+
+namespace Microsoft.ML.Attribution.MLNet;
+
+/// <summary>
+/// The lazy output of <see cref="AttributionTransformer"/>. A cursor follows the source with two source cursors: one
+/// serves the pass-through columns row by row, the other reads the feature (and target) columns a block ahead, so each
+/// block of rows is explained by one batched method call without caching arbitrary column values.
+/// </summary>
+internal sealed class ExplainedDataView : IDataView
+{
+    private readonly AttributionTransformer _transformer;
+    private readonly IDataView _source;
+    private readonly int _features;
+
+    public ExplainedDataView(AttributionTransformer transformer, IDataView source, DataViewSchema schema, int features)
+    {
+        _transformer = transformer;
+        _source = source;
+        Schema = schema;
+        _features = features;
+    }
+
+    public DataViewSchema Schema { get; }
+
+    public bool CanShuffle => false;
+
+    public long? GetRowCount() => _source.GetRowCount();
+
+    public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) =>
+        new Cursor(this, columnsNeeded);
+
+    // One cursor: each block is already parallel inside ONNX Runtime; cursors are independent, so callers may open several.
+    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
+        [GetRowCursor(columnsNeeded)];
+
+    private sealed class Cursor : DataViewRowCursor
+    {
+        private readonly ExplainedDataView _view;
+        private readonly DataViewRowCursor _main;
+        private readonly bool[] _active;
+        private readonly int _sourceCount;
+        private DataViewRowCursor? _ahead;
+        private ValueGetter<VBuffer<float>>? _features;
+        private Func<int>? _target;
+        private float[] _attributions = [];
+        private int[] _targets = [];
+        private float[]? _deltas;
+        private long _blockStart;
+        private int _blockCount;
+        private long _position = -1;
+
+        public Cursor(ExplainedDataView view, IEnumerable<DataViewSchema.Column> columnsNeeded)
+        {
+            _view = view;
+            _sourceCount = view._source.Schema.Count;
+            _active = new bool[view.Schema.Count];
+            foreach (var c in columnsNeeded) _active[c.Index] = true;
+            _main = view._source.GetRowCursor(view._source.Schema.Where(c => _active[c.Index]));
+        }
+
+        public override DataViewSchema Schema => _view.Schema;
+
+        public override long Position => _position;
+
+        public override long Batch => 0;
+
+        public override bool IsColumnActive(DataViewSchema.Column column) => _active[column.Index];
+
+        public override ValueGetter<DataViewRowId> GetIdGetter() => _main.GetIdGetter();
+
+        public override bool MoveNext()
+        {
+            if (!_main.MoveNext()) return false;
+            _position++;
+            if (_position >= _blockStart + _blockCount && NeedsAttributions) ExplainNextBlock();
+            return true;
+        }
+
+        private bool NeedsAttributions => Enumerable.Range(_sourceCount, _active.Length - _sourceCount).Any(i => _active[i]);
+
+        private void ExplainNextBlock()
+        {
+            var options = _view._transformer.Options;
+            if (_ahead is null)
+            {
+                var schema = _view._source.Schema;
+                var needed = new List<DataViewSchema.Column> { schema[options.InputColumnName] };
+                if (options.TargetColumnName is { } t) needed.Add(schema[t]);
+                _ahead = _view._source.GetRowCursor(needed);
+                _features = _ahead.GetGetter<VBuffer<float>>(schema[options.InputColumnName]);
+                if (options.TargetColumnName is { } targetName) _target = TargetReader(_ahead, schema[targetName]);
+                // Catch the look-ahead cursor up with rows the main cursor passed while attributions were not needed.
+                for (long skip = 0; skip < _position; skip++) _ahead.MoveNext();
+            }
+            int f = _view._features, block = options.BlockSize;
+            var rows = new List<float>(block * f);
+            var targets = _target is null ? null : new List<int>(block);
+            VBuffer<float> buffer = default;
+            int count = 0;
+            while (count < block && _ahead.MoveNext())
+            {
+                _features!(ref buffer);
+                if (buffer.Length != f)
+                    throw new InvalidOperationException($"Column '{options.InputColumnName}' holds a vector of {buffer.Length} values at row {_position + count}; expected {f}.");
+                foreach (var v in buffer.DenseValues()) rows.Add(v);
+                targets?.Add(_target!());
+                count++;
+            }
+            var result = _view._transformer.ExplainBlock(_view._source.Schema, new NdArray<float>(rows.ToArray(), count, f), targets?.ToArray());
+            _attributions = result.Attributions.Data;
+            _targets = result.Targets;
+            _deltas = result.ConvergenceDelta;
+            _blockStart = _position;
+            _blockCount = count;
+        }
+
+        private static Func<int> TargetReader(DataViewRowCursor cursor, DataViewSchema.Column column)
+        {
+            if (column.Type == NumberDataViewType.Int32)
+            {
+                var getter = cursor.GetGetter<int>(column);
+                return () => { int v = 0; getter(ref v); return v; };
+            }
+            if (column.Type is KeyDataViewType)
+            {
+                var getter = cursor.GetGetter<uint>(column);
+                return () =>
+                {
+                    uint v = 0;
+                    getter(ref v);
+                    if (v == 0) throw new InvalidOperationException($"Target column '{column.Name}' holds a missing key value.");
+                    return (int)v - 1;
+                };
+            }
+            var single = cursor.GetGetter<float>(column);
+            return () =>
+            {
+                float v = 0;
+                single(ref v);
+                if (v != MathF.Round(v) || v < 0) throw new InvalidOperationException($"Target column '{column.Name}' holds {v}; expected a non-negative whole number.");
+                return (int)v;
+            };
+        }
+
+        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+        {
+            if (!_active[column.Index]) throw new InvalidOperationException($"Column '{column.Name}' was not requested from this cursor.");
+            if (column.Index < _sourceCount) return _main.GetGetter<TValue>(_view._source.Schema[column.Index]);
+            int extra = column.Index - _sourceCount;
+            int f = _view._features;
+            Delegate getter = extra switch
+            {
+                0 => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
+                {
+                    var editor = VBufferEditor.Create(ref dst, f);
+                    _attributions.AsSpan((int)(_position - _blockStart) * f, f).CopyTo(editor.Values);
+                    dst = editor.Commit();
+                }),
+                1 => (ValueGetter<int>)((ref int dst) => dst = _targets[_position - _blockStart]),
+                _ => (ValueGetter<float>)((ref float dst) => dst = _deltas![_position - _blockStart]),
+            };
+            return getter as ValueGetter<TValue>
+                ?? throw new InvalidOperationException($"Column '{column.Name}' has type {column.Type}; it cannot be read as {typeof(TValue).Name}.");
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _main.Dispose();
+                _ahead?.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+}

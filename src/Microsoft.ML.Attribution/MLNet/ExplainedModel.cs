@@ -1,0 +1,40 @@
+using Microsoft.ML.Attribution.Oracles;
+using Microsoft.ML.Attribution.Runtime;
+
+namespace Microsoft.ML.Attribution.MLNet;
+
+/// <summary>What an explanation step explains: ONNX model bytes (gradients available) or a fitted ML.NET predictor.</summary>
+internal sealed class ExplainedModel
+{
+    private readonly object _gate = new();
+    private IForwardOracle? _oracle;
+
+    private ExplainedModel(byte[]? onnx, ITransformer? predictor)
+    {
+        OnnxBytes = onnx;
+        Predictor = predictor;
+    }
+
+    public static ExplainedModel Onnx(byte[] bytes) => new(bytes ?? throw new ArgumentNullException(nameof(bytes)), null);
+
+    public static ExplainedModel MLNet(ITransformer predictor) => new(null, predictor ?? throw new ArgumentNullException(nameof(predictor)));
+
+    public byte[]? OnnxBytes { get; }
+
+    /// <summary>The ML.NET model scoring the feature vector (the last transformer of a fitted chain).</summary>
+    public ITransformer? Predictor { get; }
+
+    public bool HasGradients => OnnxBytes is not null;
+
+    /// <summary>The oracle, created once (its ONNX Runtime sessions are cached with it).</summary>
+    public IForwardOracle Oracle(ExplainOptions options, DataViewSchema schema, Action<string>? log)
+    {
+        lock (_gate)
+        {
+            return _oracle ??= OnnxBytes is not null
+                ? new OnnxGradientOracle(OnnxBytes, outputName: options.OnnxOutputName,
+                    options: new RuntimeOptions { Device = options.UseCuda ? ExecutionDevice.Cuda : ExecutionDevice.Cpu, Log = log })
+                : new MLNetForwardOracle(Predictor!, schema, options.InputColumnName);
+        }
+    }
+}
