@@ -101,6 +101,12 @@ public sealed class AttributionTransformer : ITransformer
         Cancellation.ThrowIfCancellationRequested();
         var oracle = Model.Oracle(Options, sourceSchema, Log);
         var target = targets is not null ? Target.PerRow(targets) : Options.Target is int t ? Target.Class(t) : Target.Predicted;
+        // Image (and other tensor) models take rows shaped [C, H, W]; ML.NET carries them as flat vectors of the same size.
+        if (oracle is Oracles.OnnxGradientOracle { RowShape: { } shape } && shape.Length > 1 && NdArray<float>.ShapeSize(shape) == rows.RowSize)
+        {
+            var result = Options.Explain(oracle, rows.Reshape([rows.Rows, .. shape]), target);
+            return result with { Attributions = result.Attributions.Reshape(rows.Rows, rows.RowSize) };
+        }
         return Options.Explain(oracle, rows, target);
     }
 }

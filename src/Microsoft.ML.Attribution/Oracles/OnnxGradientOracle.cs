@@ -81,6 +81,9 @@ public sealed class OnnxGradientOracle : IGradientOracle
     /// <summary>The forward model, with the explained output as its only output.</summary>
     internal OnnxModel Model { get; }
 
+    /// <summary>The shape of one input row when the model fixes it (e.g. [C, H, W]), else null.</summary>
+    internal int[]? RowShape => _rowShape;
+
     /// <summary>Model inputs besides the attributed one (only when constructed with allowOtherInputs).</summary>
     internal IReadOnlyList<string> OtherInputs { get; }
 
