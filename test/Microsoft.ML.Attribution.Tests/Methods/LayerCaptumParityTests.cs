@@ -108,7 +108,8 @@ public sealed class LayerCaptumParityTests
     {
         var c = Fixtures.Case(name);
         string layer = c.String("layer") ?? throw new InvalidDataException($"{name}: params.layer is missing.");
-        return (c, new OnnxLayerOracle(c.ModelPath, LayerTensor(c, layer), c.InputName, c.OutputName));
+        var (bytes, input) = c.Model();
+        return (c, new OnnxLayerOracle(bytes, LayerTensor(c, layer), input, c.OutputName));
     }
 
     /// <summary>The layer param is an ONNX tensor name, or a key of the model's "layers" map in the case's manifest.</summary>

@@ -45,6 +45,17 @@ internal sealed record FixtureCase(string Name, string Method, string ModelPath,
 
     public NdArray<long>? Mask => LongArray("mask");
 
+    /// <summary>
+    /// Cases run on the model cut at a tensor (e.g. a text model at its embedding, for methods that interpolate the
+    /// input): the cut tensor is then the model input.
+    /// </summary>
+    public string? CutAt => String("cut_at");
+
+    /// <summary>The model to run: the file, or its graph cut at <see cref="CutAt"/>.</summary>
+    public (byte[] Bytes, string Input) Model() => CutAt is { } cut
+        ? (Microsoft.ML.Attribution.Onnx.OnnxModel.Load(ModelPath).CutAt(cut).ToBytes(), cut)
+        : (System.IO.File.ReadAllBytes(ModelPath), InputName);
+
     /// <summary>The folder of the manifest that lists this case (paths in it are relative to this folder).</summary>
     public string ManifestFolder { get; init; } = Fixtures.Root;
 
