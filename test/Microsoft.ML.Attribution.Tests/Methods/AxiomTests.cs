@@ -15,6 +15,9 @@ public sealed class AxiomTests
     [DataRow("attention_ig_gausslegendre")]
     [DataRow("attention_opset11_ig_gausslegendre")]
     [DataRow("pixels_ig_gausslegendre")]
+    [DataRow("zoo_resnet_ig")]
+    [DataRow("zoo_mnist_ig")]
+    [DataRow("gm_resblock_deeplift_zero")]
     public void IntegratedGradients_Completeness_SumEqualsOutputChangeWithinDelta(string name)
     {
         var c = Fixtures.Case(name);

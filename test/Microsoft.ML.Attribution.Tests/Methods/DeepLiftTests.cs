@@ -45,6 +45,7 @@ public sealed class DeepLiftTests
     [DataRow("wine_mlp_ig_gausslegendre_50")]
     [DataRow("pixels_ig_gausslegendre")]
     [DataRow("gm_mlp_act_deeplift_baseline")]
+    [DataRow("gm_resblock_deeplift_baseline")]
     // Summation-to-delta holds for linear ops and elementwise nonlinearities; products of two activations (attention's
     // q·kᵀ, SiLU's h·σ(h)) have no rescale rule in DeepLIFT, so the attention fixture is not in this list (nor is it in Captum).
     public void SummationToDelta_HoldsOnEveryFixtureModel(string name)
@@ -79,6 +80,16 @@ public sealed class DeepLiftTests
         var x = new NdArray<float>([0.3f, -1f, 2f, 1f, 1f, -0.5f], 2, 3);
         var result = new DeepLift(oracle).Attribute(x, null, Target.Class(0));
         foreach (var delta in result.ConvergenceDelta!) Assert.IsLessThan(1e-5, Math.Abs(delta));
+    }
+
+    [TestMethod]
+    [DataRow("zoo_mnist_deeplift")]
+    [DataRow("gm_cnn_deeplift_zero")]
+    public void MaxPoolRule_SumsToDelta_OnTheMaxPoolCnns(string name)
+    {
+        var c = Fixtures.Case(name);
+        var result = new DeepLift(new OnnxGradientOracle(c.ModelPath), maxPoolRule: true).Attribute(c.Input, c.Baseline, c.Target);
+        foreach (var delta in result.ConvergenceDelta!) Assert.IsLessThan(1e-4, Math.Abs(delta));
     }
 
     [TestMethod]
