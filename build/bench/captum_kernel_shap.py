@@ -16,7 +16,7 @@ import torch  # noqa: E402
 from captum.attr import KernelShap  # noqa: E402
 
 torch.set_num_threads(int(os.environ.get("THREADS", "2")))
-model = P.Mlp12().eval()
+model = P.Mlp12().eval()  # re-exported from build/bench/models.py
 x = torch.from_numpy(np.load(os.path.join(P.OUT, "mlp12", "input.npy")))
 ks = KernelShap(model)
 ks.attribute(x[:2], target=0, n_samples=200, perturbations_per_eval=200)  # warm-up
