@@ -71,6 +71,10 @@ public sealed class AttributionTransformer : ITransformer
         if (column.Type is not VectorDataViewType { ItemType: var item } vector || item != NumberDataViewType.Single || !vector.IsKnownSize)
             throw new ArgumentOutOfRangeException(nameof(input), $"Column '{Options.InputColumnName}' has type {column.Type}, expected known-size Vector<Single>.");
         features = vector.Size;
+        if (Model.OnnxBytes is not null && Model.Oracle(Options, input, Log) is Oracles.OnnxGradientOracle { RowShape: { } rowShape }
+            && NdArray<float>.ShapeSize(rowShape) != features)
+            throw new ArgumentOutOfRangeException(nameof(input), $"Column '{Options.InputColumnName}' has type {column.Type}, expected " +
+                $"Vector<Single, {NdArray<float>.ShapeSize(rowShape)}> for the ONNX model's input rows shaped {NdArray<float>.FormatShape(rowShape)}.");
         if (Options.Baseline is { } b && b.Length != features)
             throw new ArgumentException($"The baseline has {b.Length} values; column '{Options.InputColumnName}' has {features}.");
         if (Options.TargetColumnName is { } targetName)

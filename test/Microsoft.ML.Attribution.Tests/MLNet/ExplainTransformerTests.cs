@@ -77,9 +77,8 @@ public sealed class ExplainTransformerTests
         var e2 = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => transformer.Transform(scalar));
         StringAssert.Contains(e2.Message, "Column 'Features' has type Single, expected known-size Vector<Single>");
         var wrongSize = ml.Data.LoadFromEnumerable([new Narrow { Features = [1f, 2f] }]);
-        var e3 = Assert.ThrowsExactly<ArgumentException>(() => transformer.Transform(wrongSize).GetColumn<float[]>("Attributions").ToArray());
-        StringAssert.Contains(e3.Message, "[13]");
-        StringAssert.Contains(e3.Message, "[1, 2]");
+        var e3 = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => transformer.Transform(wrongSize));
+        StringAssert.Contains(e3.Message, "Column 'Features' has type Vector<Single, 2>, expected Vector<Single, 13>");
     }
 
     private sealed class Narrow
