@@ -44,7 +44,7 @@ public sealed class ExplainingEstimator : IEstimator<TransformerChain<ITransform
     public TransformerChain<ITransformer> Fit(IDataView input)
     {
         var fitted = _inner.Fit(input);
-        var predictor = fitted is TransformerChain<ITransformer> chain && chain.Any() ? chain.LastTransformer : fitted;
+        var predictor = Predictor(fitted);
         var options = _options.Clone();
         var scored = fitted.Transform(input);
         if (_baselineFromMeans) options.Baseline = ColumnMeans(scored, options.InputColumnName);
@@ -55,6 +55,13 @@ public sealed class ExplainingEstimator : IEstimator<TransformerChain<ITransform
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema) =>
         new AttributionEstimator(ExplainedModel.MLNet(new TransformerChain<ITransformer>()), _options, null).GetOutputSchema(_inner.GetOutputSchema(inputSchema));
+
+    /// <summary>The last transformer of a fitted chain (any TransformerChain&lt;T&gt;, nested chains unwrapped), or the model itself.</summary>
+    internal static ITransformer Predictor(ITransformer fitted)
+    {
+        while (fitted is IEnumerable<ITransformer> chain && chain.LastOrDefault() is { } last) fitted = last;
+        return fitted;
+    }
 
     private static float[] ColumnMeans(IDataView data, string column)
     {
@@ -155,8 +162,7 @@ public sealed class AttributionCatalog
         }
         else
         {
-            var predictor = head is TransformerChain<ITransformer> chain && chain.Any() ? chain.LastTransformer : head;
-            model = ExplainedModel.MLNet(predictor);
+            model = ExplainedModel.MLNet(ExplainingEstimator.Predictor(head));
         }
         var explainer = new AttributionTransformer(model, settings.Options, _host);
         return new TransformerChain<ITransformer>(head, explainer);
@@ -165,8 +171,8 @@ public sealed class AttributionCatalog
     private static (ITransformer Head, AttributionTransformer Explainer) Split(ITransformer model)
     {
         if (model is AttributionTransformer alone) return (new TransformerChain<ITransformer>(), alone);
-        if (model is TransformerChain<ITransformer> chain && chain.LastTransformer is AttributionTransformer last)
-            return (new TransformerChain<ITransformer>(chain.Take(chain.Count() - 1).ToArray()), last);
+        if (model is IEnumerable<ITransformer> chain && chain.ToList() is { Count: > 0 } parts && parts[^1] is AttributionTransformer last)
+            return (new TransformerChain<ITransformer>(parts.Take(parts.Count - 1).ToArray()), last);
         throw new ArgumentException("The pipeline's last transformer must be an AttributionTransformer; save other pipelines with mlContext.Model.Save.");
     }
 

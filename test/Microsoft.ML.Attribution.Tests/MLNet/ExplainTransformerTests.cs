@@ -159,4 +159,38 @@ public sealed class ExplainTransformerTests
         cursor.Dispose();
         return values.ToArray();
     }
+
+    [TestMethod]
+    public void Explain_OnAMultiStepChain_ExplainsThePredictorOnItsOwnFeatures()
+    {
+        // MapValueToKey + normalizer + multiclass trainer: the explainer must score the predictor alone (a bug once fed
+        // the whole chain, re-normalising the features and giving constant scores).
+        var ml = new MLContext(seed: 1);
+        var data = Wine(ml);
+        var model = ml.Transforms.Conversion.MapValueToKey("Key", "Label")
+            .Append(ml.Transforms.NormalizeMinMax("Features"))
+            .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy("Key"))
+            .Explain(ml, new ExplainOptions { Method = "feature-ablation" })
+            .Fit(data);
+        var output = model.Transform(data);
+        var predictor = ExplainingEstimatorPredictor(model);
+        var scoredFeatures = Features(output);
+        var direct = new FeatureAblation(new MLNetForwardOracle(predictor, output)).Attribute(scoredFeatures);
+        Support.AssertArrays.Close(direct.Attributions.Data, Features(output, "Attributions").Data, 1e-5, "ablation");
+        Assert.IsTrue(direct.Attributions.Data.Any(v => Math.Abs(v) > 1e-3), "the features matter");
+        CollectionAssert.AreEquivalent(new[] { 0, 1, 2 }, output.GetColumn<int>("ExplainedTarget").Distinct().ToArray());
+        // Saving works for a chain of any transformer type.
+        var chain = ml.Transforms.NormalizeMinMax("Features").Append(ml.Attribution().Explain(WineMlp)).Fit(data);
+        ml.Attribution().Save(chain, data.Schema, Path.Combine(Path.GetTempPath(), $"explain-{Guid.NewGuid():N}.zip"));
+    }
+
+    private static ITransformer ExplainingEstimatorPredictor(ITransformer model)
+    {
+        while (model is IEnumerable<ITransformer> chain && chain.Any())
+        {
+            var parts = chain.ToList();
+            model = parts[^1] is AttributionTransformer ? parts[^2] : parts[^1];
+        }
+        return model;
+    }
 }
