@@ -39,8 +39,10 @@ public sealed class AttributionEstimator : IEstimator<AttributionTransformer>
         var columns = inputSchema.ToDictionary(c => c.Name);
         if (!columns.TryGetValue(_options.InputColumnName, out var input))
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Column '{_options.InputColumnName}' not found.");
-        if (input.Kind != SchemaShape.Column.VectorKind.Vector || input.ItemType != NumberDataViewType.Single)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Column '{_options.InputColumnName}' has type {input.ItemType} ({input.Kind}), expected known-size Vector<Single>.");
+        bool ids = _options.Layer is not null && input.ItemType == NumberDataViewType.Int64;
+        if (input.Kind != SchemaShape.Column.VectorKind.Vector || (input.ItemType != NumberDataViewType.Single && !ids))
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Column '{_options.InputColumnName}' has type {input.ItemType} ({input.Kind}), expected known-size Vector<Single>" +
+                (_options.Layer is null ? "." : " (or Vector<Int64> of token ids for layer methods)."));
         columns[_options.OutputColumnName] = SchemaShapeColumns.Create(_options.OutputColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single);
         columns[_options.TargetOutputColumnName] = SchemaShapeColumns.Create(_options.TargetOutputColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Int32);
         if (_options.HasDelta)

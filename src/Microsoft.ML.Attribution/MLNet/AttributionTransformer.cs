@@ -68,10 +68,12 @@ public sealed class AttributionTransformer : ITransformer
     {
         var column = input.GetColumnOrNull(Options.InputColumnName)
             ?? throw new ArgumentOutOfRangeException(nameof(input), $"Column '{Options.InputColumnName}' not found; the data has {string.Join(", ", input.Select(c => c.Name))}.");
-        if (column.Type is not VectorDataViewType { ItemType: var item } vector || item != NumberDataViewType.Single || !vector.IsKnownSize)
-            throw new ArgumentOutOfRangeException(nameof(input), $"Column '{Options.InputColumnName}' has type {column.Type}, expected known-size Vector<Single>.");
+        bool ids = Options.Layer is not null && column.Type is VectorDataViewType { ItemType: var idType } && idType == NumberDataViewType.Int64;
+        if (column.Type is not VectorDataViewType { ItemType: var item } vector || (item != NumberDataViewType.Single && !ids) || !vector.IsKnownSize)
+            throw new ArgumentOutOfRangeException(nameof(input), $"Column '{Options.InputColumnName}' has type {column.Type}, expected known-size Vector<Single>" +
+                (Options.Layer is null ? "." : " (or known-size Vector<Int64> of token ids for layer methods)."));
         features = vector.Size;
-        if (Model.OnnxBytes is not null && Model.Oracle(Options, input, Log) is Oracles.OnnxGradientOracle { RowShape: { } rowShape }
+        if (Model.OnnxBytes is not null && Options.Layer is null && Model.Oracle(Options, input, Log) is Oracles.OnnxGradientOracle { RowShape: { } rowShape }
             && NdArray<float>.ShapeSize(rowShape) != features)
             throw new ArgumentOutOfRangeException(nameof(input), $"Column '{Options.InputColumnName}' has type {column.Type}, expected " +
                 $"Vector<Single, {NdArray<float>.ShapeSize(rowShape)}> for the ONNX model's input rows shaped {NdArray<float>.FormatShape(rowShape)}.");
@@ -99,12 +101,23 @@ public sealed class AttributionTransformer : ITransformer
         return builder.ToSchema();
     }
 
+    /// <summary>Explains one block of token ids [n, L] with a layer method (one value per token).</summary>
+    internal AttributionResult ExplainBlock(NdArray<long> ids, int[]? targets)
+    {
+        Cancellation.ThrowIfCancellationRequested();
+        return Options.ExplainLayer(Model.LayerOracle(Options, Log), null, ids, TargetOf(targets));
+    }
+
+    private Target TargetOf(int[]? targets) =>
+        targets is not null ? Target.PerRow(targets) : Options.Target is int t ? Target.Class(t) : Target.Predicted;
+
     /// <summary>Explains one block: rows [n, F] with optional per-row targets.</summary>
     internal AttributionResult ExplainBlock(DataViewSchema sourceSchema, NdArray<float> rows, int[]? targets)
     {
         Cancellation.ThrowIfCancellationRequested();
+        var target = TargetOf(targets);
+        if (Options.Layer is not null) return Options.ExplainLayer(Model.LayerOracle(Options, Log), rows, null, target);
         var oracle = Model.Oracle(Options, sourceSchema, Log);
-        var target = targets is not null ? Target.PerRow(targets) : Options.Target is int t ? Target.Class(t) : Target.Predicted;
         // Image (and other tensor) models take rows shaped [C, H, W]; ML.NET carries them as flat vectors of the same size.
         if (oracle is Oracles.OnnxGradientOracle { RowShape: { } shape } && shape.Length > 1 && NdArray<float>.ShapeSize(shape) == rows.RowSize)
         {

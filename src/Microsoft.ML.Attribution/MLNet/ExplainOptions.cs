@@ -49,17 +49,34 @@ public sealed class ExplainOptions
     /// <summary>Name of the ONNX model's output to explain (default its first output).</summary>
     public string? OnnxOutputName { get; set; }
 
+    /// <summary>
+    /// An ONNX tensor to attribute to instead of the input — typically a text model's embedding output, with the input
+    /// column holding int64 token ids. Methods: layer-integrated-gradients, layer-gradient-x-activation. The layer's
+    /// attributions are summed over its last axis (the embedding), giving one value per input position (token).
+    /// </summary>
+    public string? Layer { get; set; }
+
+    /// <summary>The token id of the baseline sequence for layer methods on token ids (Captum's default 0, usually [PAD]).</summary>
+    public long BaselineTokenId { get; set; }
+
     /// <summary>Runs ONNX on CUDA when the ONNX Runtime build has it (else CPU, logged once).</summary>
     public bool UseCuda { get; set; }
 
     internal static readonly string[] GradientMethods = ["integrated-gradients", "saliency", "input-x-gradient", "deeplift"];
     internal static readonly string[] PerturbationMethods = ["feature-ablation", "shapley-value-sampling", "kernel-shap", "shapley-values", "lime"];
+    internal static readonly string[] LayerMethods = ["layer-integrated-gradients", "layer-gradient-x-activation"];
 
     internal void Validate(bool hasGradients)
     {
         if (BlockSize < 1) throw new ArgumentOutOfRangeException(nameof(BlockSize), BlockSize, "The block size must be at least 1.");
+        if (Layer is not null || LayerMethods.Contains(Method))
+        {
+            if (Layer is null || !LayerMethods.Contains(Method) || !hasGradients)
+                throw new ArgumentException($"Layer attribution needs an ONNX model, Layer set, and Method one of {string.Join(", ", LayerMethods)} (got '{Method}', Layer '{Layer}').");
+            return;
+        }
         if (!GradientMethods.Contains(Method) && !PerturbationMethods.Contains(Method))
-            throw new ArgumentException($"Method '{Method}' is not one of {string.Join(", ", GradientMethods.Concat(PerturbationMethods))}.");
+            throw new ArgumentException($"Method '{Method}' is not one of {string.Join(", ", GradientMethods.Concat(PerturbationMethods).Concat(LayerMethods))}.");
         if (!hasGradients && GradientMethods.Contains(Method))
             throw new ArgumentException($"Method '{Method}' needs gradients, which an ML.NET model does not give; use one of {string.Join(", ", PerturbationMethods)}.");
         if (Target is not null && TargetColumnName is not null) throw new ArgumentException("Give Target or TargetColumnName, not both.");
@@ -83,7 +100,39 @@ public sealed class ExplainOptions
         };
     }
 
-    internal bool HasDelta => Method is "integrated-gradients" or "deeplift";
+    internal bool HasDelta => Method is "integrated-gradients" or "deeplift" or "layer-integrated-gradients";
+
+    /// <summary>A layer method on int64 token ids or float rows; attributions summed over the layer's last axis.</summary>
+    internal AttributionResult ExplainLayer(OnnxLayerOracle oracle, NdArray<float>? rows, NdArray<long>? ids, Target target)
+    {
+        AttributionResult result;
+        if (Method == "layer-integrated-gradients")
+        {
+            var method = new LayerIntegratedGradients(oracle);
+            result = ids is not null
+                ? method.Attribute(ids, new NdArray<long>([BaselineTokenId], 1), target, Steps)
+                : method.Attribute(rows!, Baseline is null ? null : new NdArray<float>(Baseline, 1, Baseline.Length), target, Steps);
+        }
+        else
+        {
+            var method = new LayerGradientXActivation(oracle);
+            result = ids is not null ? method.Attribute(ids, target) : method.Attribute(rows!, target);
+        }
+        int n = (ids?.Rows ?? rows!.Rows), positions = ids?.RowSize ?? rows!.RowSize;
+        var layer = result.Attributions;
+        int last = layer.Shape[^1];
+        if (layer.Length != n * positions * last)
+            throw new InvalidOperationException($"Layer '{Layer}' is shaped {layer.ShapeText}: summing its last axis does not give one value per input " +
+                $"position ({positions}); name the embedding output (shaped [N, {positions}, D]).");
+        var summed = new NdArray<float>(n, positions);
+        for (int i = 0; i < summed.Length; i++)
+        {
+            double total = 0;
+            for (int k = 0; k < last; k++) total += layer.Data[i * last + k];
+            summed.Data[i] = (float)total;
+        }
+        return result with { Attributions = summed };
+    }
 
     internal ExplainOptions Clone() => (ExplainOptions)MemberwiseClone();
 }

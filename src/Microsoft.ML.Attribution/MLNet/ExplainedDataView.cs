@@ -43,6 +43,7 @@ internal sealed class ExplainedDataView : IDataView
         private readonly int _sourceCount;
         private DataViewRowCursor? _ahead;
         private ValueGetter<VBuffer<float>>? _features;
+        private ValueGetter<VBuffer<long>>? _ids;
         private Func<int>? _target;
         private float[] _attributions = [];
         private int[] _targets = [];
@@ -89,26 +90,44 @@ internal sealed class ExplainedDataView : IDataView
                 var needed = new List<DataViewSchema.Column> { schema[options.InputColumnName] };
                 if (options.TargetColumnName is { } t) needed.Add(schema[t]);
                 _ahead = _view._source.GetRowCursor(needed);
-                _features = _ahead.GetGetter<VBuffer<float>>(schema[options.InputColumnName]);
+                if (((VectorDataViewType)schema[options.InputColumnName].Type).ItemType == NumberDataViewType.Int64)
+                    _ids = _ahead.GetGetter<VBuffer<long>>(schema[options.InputColumnName]);
+                else
+                    _features = _ahead.GetGetter<VBuffer<float>>(schema[options.InputColumnName]);
                 if (options.TargetColumnName is { } targetName) _target = TargetReader(_ahead, schema[targetName]);
                 // Catch the look-ahead cursor up with rows the main cursor passed while attributions were not needed.
                 for (long skip = 0; skip < _position; skip++) _ahead.MoveNext();
             }
             int f = _view._features, block = options.BlockSize;
             var rows = new List<float>(block * f);
+            var ids = new List<long>();
             var targets = _target is null ? null : new List<int>(block);
             VBuffer<float> buffer = default;
+            VBuffer<long> idBuffer = default;
             int count = 0;
             while (count < block && _ahead.MoveNext())
             {
-                _features!(ref buffer);
-                if (buffer.Length != f)
-                    throw new InvalidOperationException($"Column '{options.InputColumnName}' holds a vector of {buffer.Length} values at row {_position + count}; expected {f}.");
-                foreach (var v in buffer.DenseValues()) rows.Add(v);
+                int length;
+                if (_ids is not null)
+                {
+                    _ids(ref idBuffer);
+                    length = idBuffer.Length;
+                    foreach (var v in idBuffer.DenseValues()) ids.Add(v);
+                }
+                else
+                {
+                    _features!(ref buffer);
+                    length = buffer.Length;
+                    foreach (var v in buffer.DenseValues()) rows.Add(v);
+                }
+                if (length != f)
+                    throw new InvalidOperationException($"Column '{options.InputColumnName}' holds a vector of {length} values at row {_position + count}; expected {f}.");
                 targets?.Add(_target!());
                 count++;
             }
-            var result = _view._transformer.ExplainBlock(_view._source.Schema, new NdArray<float>(rows.ToArray(), count, f), targets?.ToArray());
+            var result = _ids is not null
+                ? _view._transformer.ExplainBlock(new NdArray<long>(ids.ToArray(), count, f), targets?.ToArray())
+                : _view._transformer.ExplainBlock(_view._source.Schema, new NdArray<float>(rows.ToArray(), count, f), targets?.ToArray());
             _attributions = result.Attributions.Data;
             _targets = result.Targets;
             _deltas = result.ConvergenceDelta;

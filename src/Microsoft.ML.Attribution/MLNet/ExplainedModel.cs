@@ -8,6 +8,7 @@ internal sealed class ExplainedModel
 {
     private readonly object _gate = new();
     private IForwardOracle? _oracle;
+    private OnnxLayerOracle? _layerOracle;
 
     private ExplainedModel(byte[]? onnx, ITransformer? predictor)
     {
@@ -25,6 +26,17 @@ internal sealed class ExplainedModel
     public ITransformer? Predictor { get; }
 
     public bool HasGradients => OnnxBytes is not null;
+
+    /// <summary>The layer oracle of an ONNX model, created once.</summary>
+    public OnnxLayerOracle LayerOracle(ExplainOptions options, Action<string>? log)
+    {
+        lock (_gate)
+        {
+            return _layerOracle ??= new OnnxLayerOracle(OnnxBytes ?? throw new InvalidOperationException("Layer methods need an ONNX model."),
+                options.Layer!, outputName: options.OnnxOutputName,
+                options: new RuntimeOptions { Device = options.UseCuda ? ExecutionDevice.Cuda : ExecutionDevice.Cpu, Log = log });
+        }
+    }
 
     /// <summary>The oracle, created once (its ONNX Runtime sessions are cached with it).</summary>
     public IForwardOracle Oracle(ExplainOptions options, DataViewSchema schema, Action<string>? log)
