@@ -44,9 +44,10 @@ public sealed class AttributionEstimator : IEstimator<AttributionTransformer>
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Column '{_options.InputColumnName}' has type {input.ItemType} ({input.Kind}), expected known-size Vector<Single>" +
                 (_options.Layer is null ? "." : " (or Vector<Int64> of token ids for layer methods)."));
         columns[_options.OutputColumnName] = SchemaShapeColumns.Create(_options.OutputColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single);
-        columns[_options.TargetOutputColumnName] = SchemaShapeColumns.Create(_options.TargetOutputColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Int32);
+        var perRank = _options.TopK > 1 ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.Scalar;
+        columns[_options.TargetOutputColumnName] = SchemaShapeColumns.Create(_options.TargetOutputColumnName, perRank, NumberDataViewType.Int32);
         if (_options.HasDelta)
-            columns[_options.DeltaColumnName] = SchemaShapeColumns.Create(_options.DeltaColumnName, SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single);
+            columns[_options.DeltaColumnName] = SchemaShapeColumns.Create(_options.DeltaColumnName, perRank, NumberDataViewType.Single);
         return new SchemaShape(columns.Values);
     }
 }

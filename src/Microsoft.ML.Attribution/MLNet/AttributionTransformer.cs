@@ -95,9 +95,19 @@ public sealed class AttributionTransformer : ITransformer
             column.GetSlotNames(ref names);
             annotations.Add("SlotNames", slotType, (ref VBuffer<ReadOnlyMemory<char>> dst) => names.CopyTo(ref dst));
         }
-        builder.AddColumn(Options.OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, vector.Dimensions), annotations.ToAnnotations());
-        builder.AddColumn(Options.TargetOutputColumnName, NumberDataViewType.Int32);
-        if (Options.HasDelta) builder.AddColumn(Options.DeltaColumnName, NumberDataViewType.Single);
+        int k = Options.TopK;
+        if (k == 1)
+        {
+            builder.AddColumn(Options.OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, vector.Dimensions), annotations.ToAnnotations());
+            builder.AddColumn(Options.TargetOutputColumnName, NumberDataViewType.Int32);
+            if (Options.HasDelta) builder.AddColumn(Options.DeltaColumnName, NumberDataViewType.Single);
+        }
+        else
+        {
+            builder.AddColumn(Options.OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, new[] { k }.Concat(vector.Dimensions).ToArray()));
+            builder.AddColumn(Options.TargetOutputColumnName, new VectorDataViewType(NumberDataViewType.Int32, k));
+            if (Options.HasDelta) builder.AddColumn(Options.DeltaColumnName, new VectorDataViewType(NumberDataViewType.Single, k));
+        }
         return builder.ToSchema();
     }
 
@@ -107,6 +117,42 @@ public sealed class AttributionTransformer : ITransformer
         Cancellation.ThrowIfCancellationRequested();
         return Options.ExplainLayer(Model.LayerOracle(Options, Log), null, ids, TargetOf(targets));
     }
+
+    /// <summary>
+    /// The k highest outputs of every row, each explained by one batched call: attributions [n, k·F] (rank-major within a
+    /// row), targets [n·k] and deltas [n·k], best first.
+    /// </summary>
+    private AttributionResult ExplainTopK(Oracles.IForwardOracle oracle, NdArray<float> rows)
+    {
+        int n = rows.Rows, k = Options.TopK, f = rows.RowSize;
+        var outputs = oracle.Forward(rows);
+        if (outputs.RowSize < k)
+            throw new ArgumentException($"TopK is {k}, but the model has {outputs.RowSize} output(s) per row.");
+        var ranked = new int[n][];
+        for (int r = 0; r < n; r++)
+        {
+            var row = outputs.Row(r).ToArray();
+            ranked[r] = Enumerable.Range(0, row.Length).OrderByDescending(j => row[j]).Take(k).ToArray();
+        }
+        var attributions = new NdArray<float>(n, k * f);
+        var targets = new int[n * k];
+        float[]? deltas = Options.HasDelta ? new float[n * k] : null;
+        for (int rank = 0; rank < k; rank++)
+        {
+            var result = Options.Explain(oracle, ReshapeForModel(oracle, rows), Target.PerRow(ranked.Select(t => t[rank]).ToArray()));
+            for (int r = 0; r < n; r++)
+            {
+                result.Attributions.Data.AsSpan(r * f, f).CopyTo(attributions.Row(r).Slice(rank * f, f));
+                targets[r * k + rank] = ranked[r][rank];
+                if (deltas is not null) deltas[r * k + rank] = result.ConvergenceDelta![r];
+            }
+        }
+        return new AttributionResult(attributions, targets, deltas);
+    }
+
+    private static NdArray<float> ReshapeForModel(Oracles.IForwardOracle oracle, NdArray<float> rows) =>
+        oracle is Oracles.OnnxGradientOracle { RowShape: { } shape } && shape.Length > 1 && NdArray<float>.ShapeSize(shape) == rows.RowSize
+            ? rows.Reshape([rows.Rows, .. shape]) : rows;
 
     private Target TargetOf(int[]? targets) =>
         targets is not null ? Target.PerRow(targets) : Options.Target is int t ? Target.Class(t) : Target.Predicted;
@@ -118,6 +164,7 @@ public sealed class AttributionTransformer : ITransformer
         var target = TargetOf(targets);
         if (Options.Layer is not null) return Options.ExplainLayer(Model.LayerOracle(Options, Log), rows, null, target);
         var oracle = Model.Oracle(Options, sourceSchema, Log);
+        if (Options.TopK > 1) return ExplainTopK(oracle, rows);
         // Image (and other tensor) models take rows shaped [C, H, W]; ML.NET carries them as flat vectors of the same size.
         if (oracle is Oracles.OnnxGradientOracle { RowShape: { } shape } && shape.Length > 1 && NdArray<float>.ShapeSize(shape) == rows.RowSize)
         {

@@ -31,6 +31,12 @@ public sealed class ExplainOptions
     /// <summary>A column (Int32, UInt32 key, or Single holding whole numbers) giving each row's output index to explain.</summary>
     public string? TargetColumnName { get; set; }
 
+    /// <summary>
+    /// Explain each row's k highest outputs (k &gt; 1): the attribution column then holds k attribution vectors (shape
+    /// [k, …]), the target column the k output indices (best first) and the delta column k deltas.
+    /// </summary>
+    public int TopK { get; set; } = 1;
+
     /// <summary>Integration points (integrated-gradients).</summary>
     public int Steps { get; set; } = 50;
 
@@ -80,6 +86,9 @@ public sealed class ExplainOptions
         if (!hasGradients && GradientMethods.Contains(Method))
             throw new ArgumentException($"Method '{Method}' needs gradients, which an ML.NET model does not give; use one of {string.Join(", ", PerturbationMethods)}.");
         if (Target is not null && TargetColumnName is not null) throw new ArgumentException("Give Target or TargetColumnName, not both.");
+        if (TopK < 1) throw new ArgumentOutOfRangeException(nameof(TopK), TopK, "TopK must be at least 1.");
+        if (TopK > 1 && (Target is not null || TargetColumnName is not null || Layer is not null))
+            throw new ArgumentException("TopK explains the k highest outputs of each row; it cannot be combined with Target, TargetColumnName or Layer.");
     }
 
     /// <summary>Runs the method on one block of rows.</summary>

@@ -168,8 +168,13 @@ internal sealed class ExplainedDataView : IDataView
             if (!_active[column.Index]) throw new InvalidOperationException($"Column '{column.Name}' was not requested from this cursor.");
             if (column.Index < _sourceCount) return _main.GetGetter<TValue>(_view._source.Schema[column.Index]);
             int extra = column.Index - _sourceCount;
-            int f = _view._features;
-            Delegate getter = extra switch
+            int k = _view._transformer.Options.TopK;
+            int f = _view._features * k;
+            Delegate getter = k > 1 && extra > 0
+                ? extra == 1
+                    ? (ValueGetter<VBuffer<int>>)((ref VBuffer<int> dst) => Copy(_targets, k, ref dst))
+                    : (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) => Copy(_deltas!, k, ref dst))
+                : extra switch
             {
                 0 => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
                 {
@@ -182,6 +187,13 @@ internal sealed class ExplainedDataView : IDataView
             };
             return getter as ValueGetter<TValue>
                 ?? throw new InvalidOperationException($"Column '{column.Name}' has type {column.Type}; it cannot be read as {typeof(TValue).Name}.");
+        }
+
+        private void Copy<T>(T[] source, int k, ref VBuffer<T> dst)
+        {
+            var editor = VBufferEditor.Create(ref dst, k);
+            source.AsSpan((int)(_position - _blockStart) * k, k).CopyTo(editor.Values);
+            dst = editor.Commit();
         }
 
         protected override void Dispose(bool disposing)

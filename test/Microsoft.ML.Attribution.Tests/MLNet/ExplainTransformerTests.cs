@@ -193,4 +193,27 @@ public sealed class ExplainTransformerTests
         }
         return model;
     }
+
+    [TestMethod]
+    public void TopK_ExplainsEachRowsHighestOutputs_BestFirst()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Wine(ml);
+        var output = ml.Attribution().Explain(WineMlp, new ExplainOptions { Method = "integrated-gradients", Steps = 16, TopK = 2 }).Fit(data).Transform(data);
+        var features = Features(data);
+        var oracle = new OnnxGradientOracle(WineMlp);
+        var scores = oracle.Forward(features);
+        var targets = output.GetColumn<int[]>("ExplainedTarget").ToArray();
+        var attributions = output.GetColumn<float[]>("Attributions").ToArray();
+        Assert.AreEqual(26, attributions[0].Length);
+        for (int rank = 0; rank < 2; rank++)
+        {
+            var expectedTargets = Enumerable.Range(0, features.Rows)
+                .Select(r => scores.Row(r).ToArray().Select((v, j) => (v, j)).OrderByDescending(p => p.v).ElementAt(rank).j).ToArray();
+            CollectionAssert.AreEqual(expectedTargets, targets.Select(t => t[rank]).ToArray(), $"rank {rank}");
+            var direct = new IntegratedGradients(oracle).Attribute(features, target: Target.PerRow(expectedTargets), steps: 16);
+            Support.AssertArrays.Close(direct.Attributions.Data, attributions.SelectMany(a => a.Skip(rank * 13).Take(13)).ToArray(), 1e-5, $"rank {rank}");
+        }
+        Assert.ThrowsExactly<ArgumentException>(() => ml.Attribution().Explain(WineMlp, new ExplainOptions { TopK = 2, Target = 1 }));
+    }
 }
