@@ -216,4 +216,20 @@ public sealed class ExplainTransformerTests
         }
         Assert.ThrowsExactly<ArgumentException>(() => ml.Attribution().Explain(WineMlp, new ExplainOptions { TopK = 2, Target = 1 }));
     }
+
+    [TestMethod]
+    public void UseCuda_WithoutTheGpuBuild_RunsOnCpu_AndSaysSoInTheMLContextLog()
+    {
+        if (Microsoft.ML.Attribution.Runtime.OnnxSession.AvailableProviders().Contains("CUDAExecutionProvider"))
+            Assert.Inconclusive("CUDA is available here; the fallback cannot be exercised.");
+        var ml = new MLContext(seed: 1);
+        var messages = new List<string>();
+        ml.Log += (_, e) => { if (e.Message.Contains("CUDA")) lock (messages) messages.Add(e.Message); };
+        var data = Wine(ml);
+        var output = ml.Attribution().Explain(WineMlp, new ExplainOptions { Method = "saliency", UseCuda = true }).Fit(data).Transform(data);
+        var onCpu = ml.Attribution().Explain(WineMlp, new ExplainOptions { Method = "saliency" }).Fit(data).Transform(data);
+        CollectionAssert.AreEqual(Features(onCpu, "Attributions").Data, Features(output, "Attributions").Data);
+        Assert.IsNotEmpty(messages);
+        StringAssert.Contains(messages[0], "CPU");
+    }
 }
