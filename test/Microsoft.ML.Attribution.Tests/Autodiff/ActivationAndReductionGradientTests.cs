@@ -42,6 +42,7 @@ public sealed class ActivationAndReductionGradientTests
     [DataRow("HardSigmoid", "alpha=0.3", -4.0, 4.0)]
     [DataRow("Gelu", "", -3.0, 3.0)]
     [DataRow("Gelu", "approximate=tanh", -3.0, 3.0)]
+    [DataRow("Softplus", "", -3.0, 3.0)]
     public void FloatOnlyActivations_MatchFiniteDifferences(string op, string attribute, double lo, double hi)
     {
         var g = new TestGraph(opset: op == "Gelu" ? 20 : 13, elemType: OnnxDataType.Float).Input("x", "batch", 6);
