@@ -26,7 +26,7 @@ internal static class Ablation
         int? internalBatchSize, Func<int, IReadOnlyList<int[]>> perturbations, Action<int, int[], float> consume)
     {
         int rows = inputs.Rows;
-        int chunk = Batcher.ChunkRows(internalBatchSize, inputs.RowSize, oracle.MaxRowsPerCall);
+        int chunk = Batcher.ChunkRows(oracle, internalBatchSize, inputs.RowSize);
         var outputs = Batcher.ForwardRows(oracle, inputs, chunk);
         var targets = (target ?? Target.Predicted).Resolve(oracle, inputs, chunk, outputs);
 

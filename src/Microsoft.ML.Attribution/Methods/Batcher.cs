@@ -10,6 +10,13 @@ internal delegate void ItemFiller(int item, Span<float> destination);
 /// Runs many expanded items (rows × steps, rows × perturbations) through an oracle in chunks of a bounded number of
 /// rows, so one ONNX Runtime call carries many items while memory stays bounded by the chunk, not by the expansion.
 /// </summary>
+/// <summary>An oracle that can estimate the memory one row takes inside the model.</summary>
+internal interface IMemoryEstimate
+{
+    /// <summary>Approximate bytes of intermediate tensors per input row (forward and backward), or 0 when unknown.</summary>
+    long BytesPerRow { get; }
+}
+
 internal static class Batcher
 {
     /// <summary>Default chunk budget in input elements (16 MB of float32 per chunk tensor).</summary>
@@ -17,6 +24,24 @@ internal static class Batcher
 
     /// <summary>Default cap on rows per call when the caller sets no internal batch size.</summary>
     public const int DefaultMaxChunkRows = 4096;
+
+    /// <summary>Memory an automatic chunk may take in the model (activations of forward and backward).</summary>
+    public const long DefaultChunkBytes = 256L << 20;
+
+    /// <summary>
+    /// Rows per model call: the caller's internal batch size, or — when the oracle can estimate its memory per row (ONNX
+    /// models: the float tensors of the graph that carry the batch axis) — as many rows as fit <see cref="DefaultChunkBytes"/>,
+    /// else a bound on the input elements; never more than the model's fixed batch.
+    /// </summary>
+    public static int ChunkRows(IForwardOracle oracle, int? internalBatchSize, int rowSize)
+    {
+        if (internalBatchSize is null && oracle is IMemoryEstimate { BytesPerRow: > 0 and var bytes })
+        {
+            int rows = (int)Math.Clamp(DefaultChunkBytes / bytes, 1, DefaultMaxChunkRows);
+            return oracle.MaxRowsPerCall is int max && max > 0 ? Math.Min(rows, max) : rows;
+        }
+        return ChunkRows(internalBatchSize, rowSize, oracle.MaxRowsPerCall);
+    }
 
     public static int ChunkRows(int? internalBatchSize, int rowSize, int? maxRowsPerCall)
     {

@@ -37,11 +37,19 @@ public sealed class DeepLift
     {
         _oracle.ValidateInput(inputs);
         var reference = Baselines.Expand(baselines, inputs, _oracle.InputName);
-        int chunk = Math.Max(1, Batcher.ChunkRows(internalBatchSize, inputs.RowSize, _oracle.MaxRowsPerCall is int max ? max / 2 : null));
+        int chunk = PairChunk(_oracle, internalBatchSize, inputs.RowSize);
         if (_oracle.MaxRowsPerCall is < 2)
             throw new NotSupportedException($"DeepLift runs inputs and baselines as paired batches; input '{_oracle.InputName}' has a fixed batch of 1.");
         var targets = (target ?? Target.Predicted).Resolve(_oracle, inputs, chunk);
         return Run(inputs, reference, targets, chunk);
+    }
+
+    /// <summary>Input rows per call; each call also carries their baselines, so an automatic chunk is halved.</summary>
+    internal static int PairChunk(OnnxGradientOracle oracle, int? internalBatchSize, int rowSize)
+    {
+        int rows = internalBatchSize ?? Math.Max(1, Batcher.ChunkRows(oracle, null, rowSize) / 2);
+        if (rows < 1) throw new ArgumentOutOfRangeException(nameof(internalBatchSize), internalBatchSize, "The internal batch size must be at least 1.");
+        return oracle.MaxRowsPerCall is int max && max > 0 ? Math.Max(1, Math.Min(rows, max / 2)) : rows;
     }
 
     /// <summary>The paired-batch pass over rows with their own baselines (also used by DeepLiftShap).</summary>
@@ -120,7 +128,7 @@ public sealed class DeepLiftShap
             throw new ArgumentException($"Baseline distribution shaped {baselineDistribution.ShapeText} does not fit input '{_oracle.InputName}' " +
                 $"rows shaped {NdArray<float>.FormatShape(inputs.RowShape)}; give [B, {string.Join(", ", inputs.RowShape)}].");
         int rows = inputs.Rows, count = baselineDistribution.Rows, rowSize = inputs.RowSize;
-        int chunk = Math.Max(1, Batcher.ChunkRows(internalBatchSize, rowSize, _oracle.MaxRowsPerCall is int max ? max / 2 : null));
+        int chunk = DeepLift.PairChunk(_oracle, internalBatchSize, rowSize);
         var targets = (target ?? Target.Predicted).Resolve(_oracle, inputs, chunk);
 
         // Every row paired with every baseline: rows × B pairs, row-major (the pairs of a row are consecutive).

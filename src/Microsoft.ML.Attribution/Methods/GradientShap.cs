@@ -59,7 +59,7 @@ public sealed class GradientShap
             if (index < 0 || index >= baselineRows)
                 throw new ArgumentOutOfRangeException(nameof(baselineIndices), index, $"Baseline index out of range [0, {baselineRows}).");
         }
-        int chunk = Batcher.ChunkRows(internalBatchSize, rowSize, _oracle.MaxRowsPerCall);
+        int chunk = Batcher.ChunkRows(_oracle, internalBatchSize, rowSize);
         var outputs = Batcher.ForwardRows(_oracle, inputs, chunk);
         var targets = (target ?? Target.Predicted).Resolve(_oracle, inputs, chunk, outputs);
 

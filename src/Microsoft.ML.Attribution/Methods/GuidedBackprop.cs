@@ -43,7 +43,7 @@ internal static class ModifiedGradients
     public static AttributionResult Compute(OnnxGradientOracle oracle, GradientRuleSet rules, NdArray<float> inputs, Target? target, int? internalBatchSize)
     {
         oracle.ValidateInput(inputs);
-        int chunk = Batcher.ChunkRows(internalBatchSize, inputs.RowSize, oracle.MaxRowsPerCall);
+        int chunk = Batcher.ChunkRows(oracle, internalBatchSize, inputs.RowSize);
         var outputs = Batcher.ForwardRows(oracle, inputs, chunk);
         var targets = (target ?? Target.Predicted).Resolve(oracle, inputs, chunk, outputs);
         var graph = oracle.Graph(rules, [oracle.InputName]);

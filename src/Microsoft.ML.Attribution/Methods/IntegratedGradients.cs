@@ -32,7 +32,7 @@ public sealed class IntegratedGradients
         var (alphas, weights) = IntegrationRule.Points(method, steps);
         var reference = Baselines.Expand(baselines, inputs, _oracle.InputName);
         int rows = inputs.Rows, rowSize = inputs.RowSize;
-        int chunk = Batcher.ChunkRows(internalBatchSize, rowSize, _oracle.MaxRowsPerCall);
+        int chunk = Batcher.ChunkRows(_oracle, internalBatchSize, rowSize);
 
         NdArray<float>? endpoints = computeConvergenceDelta ? EndpointOutputs(inputs, reference, chunk) : null;
         var targets = (target ?? Target.Predicted).Resolve(_oracle, inputs, chunk,

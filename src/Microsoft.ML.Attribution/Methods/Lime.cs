@@ -79,7 +79,7 @@ public sealed class Lime
         Coalitions.ValidateBackground(background, inputs, oracle.InputName, baselines);
         var (groups, m) = Coalitions.FromMask(featureMask, inputs, oracle.InputName);
         var reference = Baselines.Expand(baselines, inputs, oracle.InputName);
-        int chunk = Batcher.ChunkRows(internalBatchSize, inputs.RowSize, oracle.MaxRowsPerCall);
+        int chunk = Batcher.ChunkRows(oracle, internalBatchSize, inputs.RowSize);
         var targets = (target ?? Target.Predicted).Resolve(oracle, inputs, chunk);
         var values = new Coalitions(oracle, inputs, reference, groups, m, background).Values(coalitionsOfRow, targets, chunk);
 

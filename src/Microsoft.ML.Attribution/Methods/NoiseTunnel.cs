@@ -64,7 +64,7 @@ public sealed class NoiseTunnel
         int rows = inputs.Rows, rowSize = inputs.RowSize;
         if (noise.Length != inputs.Length * samples)
             throw new ArgumentException($"Noise of {noise.Length} values does not fit {rows} rows × {samples} samples of {rowSize} values.");
-        int chunk = Batcher.ChunkRows(null, rowSize, _oracle.MaxRowsPerCall);
+        int chunk = Batcher.ChunkRows(_oracle, null, rowSize);
         var targets = (target ?? Target.Predicted).Resolve(_oracle, inputs, chunk);
 
         var noisy = new NdArray<float>([rows * samples, .. inputs.RowShape]);

@@ -55,7 +55,7 @@ internal static class InputGradients
     public static (NdArray<float> Gradients, int[] Targets) Compute(IGradientOracle oracle, NdArray<float> inputs, Target? target, int? internalBatchSize)
     {
         oracle.ValidateInput(inputs);
-        int chunk = Batcher.ChunkRows(internalBatchSize, inputs.RowSize, oracle.MaxRowsPerCall);
+        int chunk = Batcher.ChunkRows(oracle, internalBatchSize, inputs.RowSize);
         var outputs = Batcher.ForwardRows(oracle, inputs, chunk);
         var targets = (target ?? Target.Predicted).Resolve(oracle, inputs, chunk, outputs);
         var gradients = new NdArray<float>(inputs.Shape);

@@ -39,7 +39,7 @@ public sealed class ShapleyValues
             throw new ArgumentException($"Exact Shapley values over {m} features need 2^{m} model runs per row; " +
                 $"group features with a mask (at most {MaxFeatures}) or use ShapleyValueSampling or KernelShap.");
         var reference = Baselines.Expand(baselines, inputs, _oracle.InputName);
-        int chunk = Batcher.ChunkRows(internalBatchSize, inputs.RowSize, _oracle.MaxRowsPerCall);
+        int chunk = Batcher.ChunkRows(_oracle, internalBatchSize, inputs.RowSize);
         var targets = (target ?? Target.Predicted).Resolve(_oracle, inputs, chunk);
 
         int subsets = 1 << m;
@@ -135,7 +135,7 @@ public sealed class ShapleyValueSampling
                 throw new ArgumentException($"Each ordering must be a permutation of the {m} features.");
         }
         var reference = Baselines.Expand(baselines, inputs, _oracle.InputName);
-        int chunk = Batcher.ChunkRows(internalBatchSize, inputs.RowSize, _oracle.MaxRowsPerCall);
+        int chunk = Batcher.ChunkRows(_oracle, internalBatchSize, inputs.RowSize);
         var targets = (target ?? Target.Predicted).Resolve(_oracle, inputs, chunk);
 
         // Per ordering: the prefixes ∅, {o₀}, {o₀, o₁}, …, all — M + 1 coalitions.

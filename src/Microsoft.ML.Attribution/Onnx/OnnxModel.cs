@@ -110,6 +110,23 @@ internal sealed class OnnxModel
     public static string OpName(NodeProto node) =>
         string.IsNullOrEmpty(node.Domain) || node.Domain == "ai.onnx" ? node.OpType : $"{node.Domain}.{node.OpType}";
 
+    /// <summary>
+    /// Approximate bytes one input row occupies across the graph: every floating tensor whose first axis is symbolic
+    /// (the batch) counts its other dims (unknown dims count as 1). Zero when no tensor carries a symbolic batch.
+    /// </summary>
+    public long EstimatedBytesPerRow()
+    {
+        long total = 0;
+        foreach (var type in Types.Values)
+        {
+            if (!type.IsFloating || type.Shape is not { Length: > 0 } shape || shape[0].IsKnown || shape[0].Symbol is null) continue;
+            long elements = 1;
+            foreach (var d in shape[1..]) elements *= d.Value ?? 1;
+            total += elements * (type.ElemType == OnnxDataType.Double ? 8 : 4);
+        }
+        return total;
+    }
+
     /// <summary>A copy of the protobuf to edit; build a new <see cref="OnnxModel"/> from it afterwards.</summary>
     public ModelProto CloneProto() => Proto.Clone();
 

@@ -11,7 +11,7 @@ namespace Microsoft.ML.Attribution.Oracles;
 /// extended with its backward pass (built once per rule set and differentiated tensors as plain ONNX ops, cached
 /// with its ONNX Runtime session).
 /// </summary>
-public sealed class OnnxGradientOracle : IGradientOracle
+public sealed class OnnxGradientOracle : IGradientOracle, Methods.IMemoryEstimate
 {
     private readonly object _gate = new();
     private readonly int[]? _rowShape;
@@ -80,6 +80,12 @@ public sealed class OnnxGradientOracle : IGradientOracle
 
     /// <summary>The forward model, with the explained output as its only output.</summary>
     internal OnnxModel Model { get; }
+
+    /// <inheritdoc />
+    // The backward pass keeps the forward activations and adds about as much again.
+    long Methods.IMemoryEstimate.BytesPerRow => _bytesPerRow ??= 2 * Model.EstimatedBytesPerRow();
+
+    private long? _bytesPerRow;
 
     /// <summary>The shape of one input row when the model fixes it (e.g. [C, H, W]), else null.</summary>
     internal int[]? RowShape => _rowShape;

@@ -137,7 +137,11 @@ public sealed class OnnxLayerOracle
 
     /// <summary>Rows per ONNX Runtime call for items of <paramref name="rowSize"/> elements.</summary>
     internal int ChunkRows(int? internalBatchSize, int rowSize) =>
-        Methods.Batcher.ChunkRows(internalBatchSize, rowSize, MaxRowsPerCall);
+        internalBatchSize is null && (_bytesPerRow ??= 2 * Model.EstimatedBytesPerRow()) is > 0 and var bytes
+            ? (int)Math.Clamp(Methods.Batcher.DefaultChunkBytes / bytes, 1, MaxRowsPerCall is int max && max > 0 ? Math.Min(max, Methods.Batcher.DefaultMaxChunkRows) : Methods.Batcher.DefaultMaxChunkRows)
+            : Methods.Batcher.ChunkRows(internalBatchSize, rowSize, MaxRowsPerCall);
+
+    private long? _bytesPerRow;
 
     /// <summary>
     /// The values of <paramref name="tensors"/> (e.g. the output and a layer) for every item of <paramref name="source"/>:

@@ -27,7 +27,7 @@ internal static class ReportRunner
         timings.Add(new("prepare", clock.Elapsed.TotalSeconds));
 
         clock.Restart();
-        int chunk = Batcher.ChunkRows(null, x.RowSize, oracle.MaxRowsPerCall);
+        int chunk = Batcher.ChunkRows(oracle, null, x.RowSize);
         var outputs = Batcher.ForwardRows(oracle, x, chunk);
         var baseOutputs = Batcher.ForwardRows(oracle, Baselines.Expand(baseline, new NdArray<float>([1, .. x.RowShape]), oracle.InputName), 1);
         var targets = Targets(outputs, o.Target);
