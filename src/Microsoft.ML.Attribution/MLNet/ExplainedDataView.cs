@@ -59,7 +59,10 @@ internal sealed class ExplainedDataView : IDataView
             _active = new bool[view.Schema.Count];
             foreach (var c in columnsNeeded) _active[c.Index] = true;
             _main = view._source.GetRowCursor(view._source.Schema.Where(c => _active[c.Index]));
+            _needsAttributions = Enumerable.Range(_sourceCount, _active.Length - _sourceCount).Any(i => _active[i]);
         }
+
+        private readonly bool _needsAttributions;
 
         public override DataViewSchema Schema => _view.Schema;
 
@@ -75,11 +78,9 @@ internal sealed class ExplainedDataView : IDataView
         {
             if (!_main.MoveNext()) return false;
             _position++;
-            if (_position >= _blockStart + _blockCount && NeedsAttributions) ExplainNextBlock();
+            if (_position >= _blockStart + _blockCount && _needsAttributions) ExplainNextBlock();
             return true;
         }
-
-        private bool NeedsAttributions => Enumerable.Range(_sourceCount, _active.Length - _sourceCount).Any(i => _active[i]);
 
         private void ExplainNextBlock()
         {
