@@ -145,7 +145,4 @@ internal static class SpatialGradientHelpers
     public static long StaticChannels(this GradientContext c, string tensor, NodeProto node) =>
         c.ShapeOf(tensor) is { Length: > 1 } s && s[1].Value is { } v ? v
             : throw new InvalidOperationException($"Cannot build the gradient of {Label(node)}: the channel dim of '{tensor}' must be static.");
-
-    public static AttributeProto StringAttr(string name, string value) =>
-        new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8(value) };
 }

@@ -87,6 +87,9 @@ internal static class TensorProtos
         return a;
     }
 
+    public static AttributeProto StringAttr(string name, string value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
+
     public static AttributeProto TensorAttr(string name, TensorProto value) =>
         new() { Name = name, Type = AttributeProto.Types.AttributeType.Tensor, T = value };
 

@@ -47,15 +47,12 @@ public sealed class ActivationAndReductionGradientTests
     {
         var g = new TestGraph(opset: op == "Gelu" ? 20 : 13, elemType: OnnxDataType.Float).Input("x", "batch", 6);
         var attributes = attribute.Length == 0 ? [] : attribute.Split('=') is [var name, var value]
-            ? new[] { name == "approximate" ? SpatialGradientHelpers_StringAttr(name, value) : FloatAttr(name, float.Parse(value, System.Globalization.CultureInfo.InvariantCulture)) }
+            ? new[] { name == "approximate" ? StringAttr(name, value) : FloatAttr(name, float.Parse(value, System.Globalization.CultureInfo.InvariantCulture)) }
             : [];
         g.Output(g.Node(op, ["x"], attributes));
         SpatialGradientCheck.AssertMatches(g.Build(), "x", [3, 6], tolerance: 3e-3, piecewiseLinear: op is "LeakyRelu" or "HardSigmoid",
             values: (r, _) => lo + (hi - lo) * r.NextDouble());
     }
-
-    private static Microsoft.ML.Attribution.Onnx.Proto.AttributeProto SpatialGradientHelpers_StringAttr(string name, string value) =>
-        Microsoft.ML.Attribution.Autodiff.SpatialGradientHelpers.StringAttr(name, value);
 
     [TestMethod]
     [DataRow(13)]

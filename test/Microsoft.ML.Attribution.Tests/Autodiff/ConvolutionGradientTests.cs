@@ -42,7 +42,7 @@ public sealed class ConvolutionGradientTests
     public void Conv2D_AutoPad_MatchesFiniteDifferences(string autoPad, long stride)
     {
         var model = ConvModel(11, [1, 2, 7, 6], [3, 2, 4, 3],
-            SpatialGradientHelpers.StringAttr("auto_pad", autoPad), IntsAttr("strides", stride, stride));
+            StringAttr("auto_pad", autoPad), IntsAttr("strides", stride, stride));
         SpatialGradientCheck.AssertMatches(model, "x", [1, 2, 7, 6], tolerance: Tolerance);
     }
 
@@ -50,7 +50,7 @@ public sealed class ConvolutionGradientTests
     public void Conv2D_Opset7SameUpperAsCntkExports_MatchesFiniteDifferences()
     {
         var model = ConvModel(7, [1, 1, 9, 9], [2, 1, 5, 5],
-            SpatialGradientHelpers.StringAttr("auto_pad", "SAME_UPPER"), IntsAttr("strides", 1, 1), IntAttr("group", 1));
+            StringAttr("auto_pad", "SAME_UPPER"), IntsAttr("strides", 1, 1), IntAttr("group", 1));
         SpatialGradientCheck.AssertMatches(model, "x", [1, 1, 9, 9], tolerance: Tolerance);
     }
 

@@ -72,7 +72,7 @@ public sealed class NormalizationAndResizeGradientTests
     public void Pad_ReflectMode_IsRejectedNamingNodeAndMode()
     {
         var g = new TestGraph(13).Input("x", 2, 3);
-        g.Output(g.Node("Pad", ["x", g.Int64s(0, 1, 0, 1)], SpatialGradientHelpers.StringAttr("mode", "reflect")));
+        g.Output(g.Node("Pad", ["x", g.Int64s(0, 1, 0, 1)], StringAttr("mode", "reflect")));
         var model = g.Build();
         var e = Assert.ThrowsExactly<InvalidOperationException>(() => GradientGraphBuilder.Build(model, model.Outputs[0].Name, ["x"]));
         StringAssert.Contains(e.Message, "Pad_1");
@@ -95,8 +95,8 @@ public sealed class NormalizationAndResizeGradientTests
         var g = new TestGraph(opset, OnnxDataType.Float).Input("x", "n", 2, 4, 5);
         var scales = g.Weight([1, 1, sh, sw], 4);
         var roi = opset < 13 ? g.Weight([], 0) : ""; // roi is optional from opset 13
-        var y = g.Node("Resize", ["x", roi, scales], SpatialGradientHelpers.StringAttr("mode", mode),
-            SpatialGradientHelpers.StringAttr("coordinate_transformation_mode", transform), SpatialGradientHelpers.StringAttr("nearest_mode", nearest));
+        var y = g.Node("Resize", ["x", roi, scales], StringAttr("mode", mode),
+            StringAttr("coordinate_transformation_mode", transform), StringAttr("nearest_mode", nearest));
         g.Output(g.Node("Mul", [y, y]));
         var model = g.Build();
         Assert.AreEqual($"[n, 2, {(long)Math.Floor(4 * sh)}, {(long)Math.Floor(5 * sw)}]", model.Types[y].ShapeText);
@@ -107,7 +107,7 @@ public sealed class NormalizationAndResizeGradientTests
     public void Resize_Sizes_MatchesFiniteDifferences()
     {
         var g = new TestGraph(13, OnnxDataType.Float).Input("x", 1, 2, 5, 4);
-        var y = g.Node("Resize", ["x", "", "", g.Int64s(1, 2, 7, 9)], SpatialGradientHelpers.StringAttr("mode", "linear"));
+        var y = g.Node("Resize", ["x", "", "", g.Int64s(1, 2, 7, 9)], StringAttr("mode", "linear"));
         g.Output(g.Node("Mul", [y, y]));
         var model = g.Build();
         Assert.AreEqual("[1, 2, 7, 9]", model.Types[y].ShapeText);
@@ -120,7 +120,7 @@ public sealed class NormalizationAndResizeGradientTests
     public void Resize_Opset10_MatchesFiniteDifferences(int opset, string mode)
     {
         var g = new TestGraph(opset, OnnxDataType.Float).Input("x", 1, 2, 4, 6);
-        var y = g.Node("Resize", ["x", g.Weight([1, 1, 2, 0.5], 4)], SpatialGradientHelpers.StringAttr("mode", mode));
+        var y = g.Node("Resize", ["x", g.Weight([1, 1, 2, 0.5], 4)], StringAttr("mode", mode));
         g.Output(g.Node("Mul", [y, y]));
         SpatialGradientCheck.AssertMatches(g.Build(), "x", [1, 2, 4, 6], tolerance: 2e-3);
     }
@@ -132,8 +132,8 @@ public sealed class NormalizationAndResizeGradientTests
     {
         var g = new TestGraph(opset, OnnxDataType.Float).Input("x", 1, 2, 3, 4);
         var y = opset < 9
-            ? g.Node("Upsample", ["x"], FloatsAttr("scales", 1, 1, 2, 3), SpatialGradientHelpers.StringAttr("mode", "nearest"))
-            : g.Node("Upsample", ["x", g.Weight([1, 1, 2, 1.5], 4)], SpatialGradientHelpers.StringAttr("mode", "linear"));
+            ? g.Node("Upsample", ["x"], FloatsAttr("scales", 1, 1, 2, 3), StringAttr("mode", "nearest"))
+            : g.Node("Upsample", ["x", g.Weight([1, 1, 2, 1.5], 4)], StringAttr("mode", "linear"));
         g.Output(g.Node("Mul", [y, y]));
         var model = g.Build();
         Assert.AreEqual(opset < 9 ? "[1, 2, 6, 12]" : "[1, 2, 6, 6]", model.Types[y].ShapeText);
@@ -146,8 +146,8 @@ public sealed class NormalizationAndResizeGradientTests
     public void Resize_UnsupportedModes_AreRejectedNamingNodeAndMode(string mode, string transform)
     {
         var g = new TestGraph(13, OnnxDataType.Float).Input("x", 1, 1, 4, 4);
-        g.Output(g.Node("Resize", ["x", "", g.Weight([1, 1, 2, 2], 4)], SpatialGradientHelpers.StringAttr("mode", mode),
-            SpatialGradientHelpers.StringAttr("coordinate_transformation_mode", transform)));
+        g.Output(g.Node("Resize", ["x", "", g.Weight([1, 1, 2, 2], 4)], StringAttr("mode", mode),
+            StringAttr("coordinate_transformation_mode", transform)));
         var model = g.Build();
         var e = Assert.ThrowsExactly<InvalidOperationException>(() => GradientGraphBuilder.Build(model, model.Outputs[0].Name, ["x"]));
         StringAssert.Contains(e.Message, "Resize_1");

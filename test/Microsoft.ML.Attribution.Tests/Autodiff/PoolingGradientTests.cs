@@ -63,7 +63,7 @@ public sealed class PoolingGradientTests
     [DataRow(16)]
     public void MaxPool_SameUpperAndStorageOrder_MatchesFiniteDifferences(int opset) =>
         Check(opset, "MaxPool", [1, 2, 7, 5], attributes: [IntsAttr("kernel_shape", 2, 2), IntsAttr("strides", 2, 2),
-            SpatialGradientHelpers.StringAttr("auto_pad", "SAME_UPPER"), IntAttr("storage_order", 1)]);
+            StringAttr("auto_pad", "SAME_UPPER"), IntAttr("storage_order", 1)]);
 
     [TestMethod]
     [DataRow(12)]
@@ -123,7 +123,7 @@ public sealed class PoolingGradientTests
     {
         Check(19, "AveragePool", [1, 2, 7, 8], attributes: [IntsAttr("kernel_shape", 2, 2), IntsAttr("dilations", 2, 1), IntsAttr("pads", 1, 0, 0, 1)]);
         Check(13, "AveragePool", [2, 2, 9], attributes: [IntsAttr("kernel_shape", 4), IntsAttr("strides", 3)]);
-        Check(13, "AveragePool", [1, 1, 5, 6], attributes: [IntsAttr("kernel_shape", 2, 3), IntsAttr("strides", 2, 2), SpatialGradientHelpers.StringAttr("auto_pad", "SAME_LOWER")]);
+        Check(13, "AveragePool", [1, 1, 5, 6], attributes: [IntsAttr("kernel_shape", 2, 3), IntsAttr("strides", 2, 2), StringAttr("auto_pad", "SAME_LOWER")]);
     }
 
     [TestMethod]

@@ -4,46 +4,53 @@ using static Microsoft.ML.Attribution.Onnx.TensorProtos;
 namespace Microsoft.ML.Attribution.Autodiff.Rules;
 
 /// <summary>
-/// LayerNormalization (opset 17) over the axes from <c>axis</c> to the last: with x̂ = (x − μ)/σ and g = dY·scale,
-/// dX = (g − mean(g) − x̂·mean(g·x̂)) / σ; dScale = Σ dY·x̂ and dB = Σ dY over the leading axes.
-/// μ and σ are recomputed from X (the optional Mean/InvStdDev outputs are often absent).
+/// LayerNormalization (opset 17): normalises over the axes from <c>axis</c> to the last, then scales and shifts.
+/// Exporters before opset 17 decompose it into ReduceMean/Sub/Pow/Sqrt/Div, which the elementwise rules cover.
 /// </summary>
 internal static class LayerNormRules
 {
     public static IEnumerable<KeyValuePair<string, GradientRule>> All =>
     [
-        new("LayerNormalization", new(LayerNormalization, GradientRule.OnlyInputs(0, 1, 2))),
+        new("LayerNormalization", new(LayerNormalization)),
     ];
 
+    // With x̂ = (X − μ)·r, r = 1/√(σ² + ε) and g = dY·scale, means over the normalised axes:
+    //   dX = r·(g − mean(g) − x̂·mean(g·x̂)),  dScale = Σ dY·x̂,  dB = Σ dY  (sums over the other axes).
+    // The statistics are recomputed here rather than read from the optional Mean/InvStdDev outputs, which exporters
+    // rarely keep.
     private static string?[] LayerNormalization(GradientContext c, NodeProto n, string?[] g)
     {
+        if (g.Length > 1 && g.Skip(1).Any(x => x is not null))
+        {
+            throw new InvalidOperationException(
+                $"LayerNormalization node '{GradientContext.NodeLabel(n)}': differentiating through its Mean or InvStdDev output is not supported.");
+        }
         string x = n.Input[0], scale = n.Input[1];
-        var shape = c.ShapeOf(x);
-        int rank = shape.Length;
-        long axis = Int(n, "axis", -1);
-        if (axis < 0) axis += rank;
-        var axes = Enumerable.Range((int)axis, rank - (int)axis).Select(a => (long)a).ToArray();
-        if (axes.Any(a => !shape[a].IsKnown))
-            throw new InvalidOperationException($"LayerNormalization node '{GradientContext.NodeLabel(n)}' normalises over symbolic axes; their sizes must be static.");
+        string? bias = n.Input.Count > 2 && n.Input[2].Length > 0 ? n.Input[2] : null;
+        int rank = c.RankOf(x);
+        int axis = c.NormalizeAxis(Int(n, "axis", -1), rank);
+        double epsilon = Float(n, "epsilon", 1e-5f);
         int type = c.ElemTypeOf(x);
-        double count = axes.Aggregate(1.0, (p, a) => p * shape[a].Value!.Value);
-        string Mean(string t) => c.Div(c.ReduceSum(t, axes, keepDims: true), c.Scalar(count, type));
-
-        var centred = c.Sub(x, Mean(x));
-        var variance = Mean(c.Mul(centred, centred));
-        var inverseStd = c.Emit("Reciprocal", [c.Emit("Sqrt", [c.Add(variance, c.Scalar(Float(n, "epsilon", 1e-5f), type))])]);
-        var normalised = c.Mul(centred, inverseStd);
+        var axes = Enumerable.Range(axis, rank - axis).Select(i => (long)i).ToArray();
         string dy = g[0]!;
 
+        var mean = c.ReduceMean(x, axes, keepDims: true);
+        var centered = c.Sub(x, mean);
+        var variance = c.ReduceMean(c.Mul(centered, centered), axes, keepDims: true);
+        var inverseStd = c.Emit("Reciprocal", [c.Emit("Sqrt", [c.Add(variance, c.Scalar(epsilon, type))])]);
+        var normalized = c.Mul(centered, inverseStd);
+
         string? dx = null, dScale = null, dBias = null;
+        var yShape = c.ShapeOf(n.Output[0]);
         if (c.IsActive(x))
         {
-            var gs = c.Mul(dy, scale);
-            dx = c.Mul(c.Sub(c.Sub(gs, Mean(gs)), c.Mul(normalised, Mean(c.Mul(gs, normalised)))), inverseStd);
+            var gScaled = c.Mul(dy, scale);
+            var meanG = c.ReduceMean(gScaled, axes, keepDims: true);
+            var meanGx = c.ReduceMean(c.Mul(gScaled, normalized), axes, keepDims: true);
+            dx = c.Mul(c.Sub(c.Sub(gScaled, meanG), c.Mul(normalized, meanGx)), inverseStd);
         }
-        var yShape = c.ShapeOf(n.Output[0]);
-        if (c.IsActive(scale)) dScale = c.ReduceToShapeOf(c.Mul(dy, normalised), yShape, scale);
-        if (n.Input.Count > 2 && n.Input[2].Length > 0 && c.IsActive(n.Input[2])) dBias = c.ReduceToShapeOf(dy, yShape, n.Input[2]);
+        if (c.IsActive(scale)) dScale = c.ReduceToShapeOf(c.Mul(dy, normalized), yShape, scale);
+        if (bias is not null && c.IsActive(bias)) dBias = c.ReduceToShapeOf(dy, yShape, bias);
         return [dx, dScale, dBias];
     }
 }

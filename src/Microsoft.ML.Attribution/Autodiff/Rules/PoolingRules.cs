@@ -53,7 +53,7 @@ internal static class PoolingRules
         var flatDy = c.Reshape(dy, -1);
         var zeros = c.Reshape(c.ZerosLike(x), -1);
         var scattered = overlapping
-            ? c.Emit("ScatterElements", [zeros, flatIndices, flatDy], IntAttr("axis", 0), SpatialGradientHelpers.StringAttr("reduction", "add"))
+            ? c.Emit("ScatterElements", [zeros, flatIndices, flatDy], IntAttr("axis", 0), StringAttr("reduction", "add"))
             : c.Emit("ScatterElements", [zeros, flatIndices, flatDy], IntAttr("axis", 0));
         return c.ReshapeLike(scattered, x);
     }

@@ -5,9 +5,8 @@ using static Microsoft.ML.Attribution.Onnx.TensorProtos;
 namespace Microsoft.ML.Attribution.Autodiff.Rules;
 
 /// <summary>
-/// Gradients of ReduceSum, ReduceMean and ReduceMax: the upstream gradient is broadcast back over the reduced axes
-/// (divided by their size for the mean; for the max, split equally among the positions that attain it, as PyTorch's
-/// amax does).
+/// Gradients of ReduceSum, ReduceMean, ReduceMax and ReduceMin. Their axes are an attribute until opset 13
+/// (ReduceSum) or 18 (the others) and an optional input afterwards; <c>noop_with_empty_axes</c> comes with the input.
 /// </summary>
 internal static class ReductionRules
 {
@@ -15,68 +14,87 @@ internal static class ReductionRules
     [
         new("ReduceSum", new(ReduceSum, GradientRule.OnlyInputs(0))),
         new("ReduceMean", new(ReduceMean, GradientRule.OnlyInputs(0))),
-        new("ReduceMax", new(ReduceMax, GradientRule.OnlyInputs(0))),
+        new("ReduceMax", new(ReduceExtremum, GradientRule.OnlyInputs(0))),
+        new("ReduceMin", new(ReduceExtremum, GradientRule.OnlyInputs(0))),
     ];
 
-    /// <summary>
-    /// The reduced axes (normalised, ascending) of a Reduce node; axes move from attribute to input at opset 13 for
-    /// ReduceSum and 18 for the others. Empty means all axes unless noop_with_empty_axes.
-    /// </summary>
-    public static long[]? ReducedAxes(GradientContext c, NodeProto n)
+    /// <summary>How one reduction node reduces: static axes (normalised, sorted), or a run-time axes tensor.</summary>
+    private sealed record Reduction(long[]? Axes, string? AxesTensor, bool KeepDims, bool Identity);
+
+    private static Reduction Describe(GradientContext c, NodeProto n)
     {
-        int rank = c.ShapeOf(n.Input[0]).Length;
-        long[]? axes = Ints(n, "axes");
-        if (axes is null && n.Input.Count > 1 && n.Input[1].Length > 0)
+        int inputOpset = n.OpType == "ReduceSum" ? 13 : 18;
+        bool keep = Int(n, "keepdims", 1) != 0;
+        int rank = c.RankOf(n.Input[0]);
+        long[]? axes;
+        string? axesTensor = null;
+        if (c.Opset >= inputOpset)
         {
-            axes = c.Model.ConstantInts(n.Input[1]) ?? throw new InvalidOperationException($"{n.OpType} node '{GradientContext.NodeLabel(n)}' reduces over axes computed at run time; only constant axes are supported.");
+            bool hasInput = n.Input.Count > 1 && n.Input[1].Length > 0;
+            axes = hasInput ? c.ConstantInt64s(n.Input[1]) : [];
+            if (hasInput && axes is null)
+            {
+                if (!keep)
+                    throw new InvalidOperationException(
+                        $"{n.OpType} node '{GradientContext.NodeLabel(n)}' reduces over run-time axes '{n.Input[1]}' with keepdims=0; " +
+                        "the gradient needs the axes when the graph is built.");
+                axesTensor = n.Input[1];
+            }
         }
-        if (axes is null || axes.Length == 0)
+        else
         {
-            if (Int(n, "noop_with_empty_axes", 0) != 0) return null;
-            return Enumerable.Range(0, rank).Select(i => (long)i).ToArray();
+            axes = Ints(n, "axes") ?? [];
         }
-        return axes.Select(a => a < 0 ? a + rank : a).Order().ToArray();
+        if (axes is { Length: 0 })
+        {
+            if (c.Opset >= inputOpset && Int(n, "noop_with_empty_axes", 0) != 0) return new(null, null, keep, Identity: true);
+            axes = Enumerable.Range(0, rank).Select(i => (long)i).ToArray();
+        }
+        var normalized = axes?.Select(a => (long)c.NormalizeAxis(a, rank)).Distinct().Order().ToArray();
+        return new(normalized, axesTensor, keep, Identity: false);
     }
 
-    /// <summary>dY brought back to the input's rank (reduced axes of size 1) and expanded over the input's shape.</summary>
-    private static string Broadcast(GradientContext c, NodeProto n, string dy, long[] axes)
-    {
-        if (Int(n, "keepdims", 1) == 0) dy = c.Unsqueeze(dy, axes);
-        return c.Emit("Expand", [dy, c.Emit("Shape", [n.Input[0]])]);
-    }
+    /// <summary>A reduced tensor given back its reduced axes as size 1, so it broadcasts against the input.</summary>
+    private static string Restore(GradientContext c, Reduction r, string reduced) =>
+        r.KeepDims ? reduced : c.Unsqueeze(reduced, r.Axes!);
 
-    private static string?[] ReduceSum(GradientContext c, NodeProto n, string?[] g) =>
-        ReducedAxes(c, n) is { } axes ? [Broadcast(c, n, g[0]!, axes)] : [g[0]];
+    private static string SumKeep(GradientContext c, Reduction r, string x) => r.AxesTensor is { } t
+        ? c.Emit("ReduceSum", [x, t], IntAttr("keepdims", 1))
+        : c.ReduceSum(x, r.Axes!, keepDims: true);
+
+    private static string ExpandTo(GradientContext c, string x, string like) => c.Emit("Expand", [x, c.Emit("Shape", [like])]);
+
+    private static string?[] ReduceSum(GradientContext c, NodeProto n, string?[] g)
+    {
+        var r = Describe(c, n);
+        if (r.Identity) return [g[0]];
+        return [ExpandTo(c, Restore(c, r, g[0]!), n.Input[0])];
+    }
 
     private static string?[] ReduceMean(GradientContext c, NodeProto n, string?[] g)
     {
-        if (ReducedAxes(c, n) is not { } axes) return [g[0]];
-        var shape = c.ShapeOf(n.Input[0]);
-        int type = c.ElemTypeOf(n.Input[0]);
-        string count;
-        if (axes.All(a => shape[a].IsKnown))
-            count = c.Scalar(axes.Aggregate(1L, (p, a) => p * shape[a].Value!.Value), type);
-        else
-        {
-            // Symbolic reduced axes: count = size(X) / size(Y), taken at run time.
-            count = c.Div(c.Emit("Cast", [c.Emit("Size", [n.Input[0]])], IntAttr("to", type)),
-                c.Emit("Cast", [c.Emit("Size", [n.Output[0]])], IntAttr("to", type)));
-        }
-        return [c.Div(Broadcast(c, n, g[0]!, axes), count)];
-    }
-
-    private static string?[] ReduceMax(GradientContext c, NodeProto n, string?[] g)
-    {
-        if (ReducedAxes(c, n) is not { } axes) return [g[0]];
-        if (c.Opset < 11)
-            throw new InvalidOperationException($"ReduceMax node '{GradientContext.NodeLabel(n)}': its gradient needs float Equal (opset 11+); the model is opset {c.Opset}.");
+        var r = Describe(c, n);
+        if (r.Identity) return [g[0]];
         string x = n.Input[0];
         int type = c.ElemTypeOf(x);
-        string y = n.Output[0];
-        if (Int(n, "keepdims", 1) == 0) y = c.Unsqueeze(y, axes);
-        var isMax = c.Mask(c.Emit("Equal", [x, y]), type);
-        var ties = c.ReduceSum(isMax, axes, keepDims: true);
-        var share = c.Div(Broadcast(c, n, g[0]!, axes), c.Emit("Expand", [ties, c.Emit("Shape", [x])]));
-        return [c.Mul(share, isMax)];
+        var shape = c.ShapeOf(x);
+        string count = r.Axes is not null && TensorOpBuilders.StaticProduct(r.Axes.Select(a => shape[a])) is { } known
+            ? c.Scalar(known, type)
+            : c.Emit("Cast", [c.Div(c.Emit("Size", [x]), c.Emit("Size", [n.Output[0]]))], IntAttr("to", type));
+        return [ExpandTo(c, c.Div(Restore(c, r, g[0]!), count), x)];
+    }
+
+    // The gradient goes to every position that attains the extremum, split equally among ties. This is PyTorch's
+    // amax/amin backward (see the torch.amax docs) and, since 1.7, that of full-tensor max()/min(); torch.max(x, dim) instead sends all of it to the one index
+    // it returns, but exports as ReduceMax + ArgMax, and its ReduceMax output is what this rule sees.
+    private static string?[] ReduceExtremum(GradientContext c, NodeProto n, string?[] g)
+    {
+        var r = Describe(c, n);
+        if (r.Identity) return [g[0]];
+        string x = n.Input[0];
+        int type = c.ElemTypeOf(x);
+        var winners = c.Mask(c.Emit("Equal", [x, Restore(c, r, n.Output[0])]), type);
+        var share = c.Div(Restore(c, r, g[0]!), SumKeep(c, r, winners));
+        return [c.Mul(winners, share)];
     }
 }

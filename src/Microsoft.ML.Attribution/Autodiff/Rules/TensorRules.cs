@@ -5,9 +5,8 @@ using static Microsoft.ML.Attribution.Onnx.TensorProtos;
 namespace Microsoft.ML.Attribution.Autodiff.Rules;
 
 /// <summary>
-/// Gradients of data-movement ops: Concat (slice dY apart), Split (concatenate the pieces' gradients), Slice (pad dY
-/// back into place; strided slices scatter through a selection matrix), Expand (undo broadcasting), Gather (scatter-add
-/// into the data's shape; indices carry no gradient) and Where (route dY by the condition).
+/// Gradients of data-movement ops that select, join or repeat elements: Concat, Split, Slice, Expand, Gather, Where.
+/// Index and shape inputs carry no gradient.
 /// </summary>
 internal static class TensorRules
 {
@@ -21,161 +20,159 @@ internal static class TensorRules
         new("Where", new(Where, GradientRule.OnlyInputs(1, 2))),
     ];
 
-    private static string Label(NodeProto n) => $"{n.OpType} node '{GradientContext.NodeLabel(n)}'";
-
-    private static long[]? Constant(GradientContext c, string name) => name.Length == 0 ? null : c.Model.ConstantInts(name);
-
-    private static long StaticDim(GradientContext c, string tensor, int axis, NodeProto n) =>
-        c.ShapeOf(tensor)[axis].Value ?? throw new InvalidOperationException(
-            $"{Label(n)}: the size of axis {axis} of '{tensor}' must be static to build its gradient.");
-
+    // dY is cut back into the inputs' pieces: Split at static sizes, or Slice at run-time offsets when a size is symbolic.
     private static string?[] Concat(GradientContext c, NodeProto n, string?[] g)
     {
-        int rank = c.ShapeOf(n.Output[0]).Length;
-        long axis = Int(n, "axis", 0);
-        if (axis < 0) axis += rank;
-        var result = new string?[n.Input.Count];
-        long start = 0;
-        for (int i = 0; i < n.Input.Count; i++)
+        var inputs = n.Input.ToList();
+        int rank = c.RankOf(n.Output[0]);
+        int axis = c.NormalizeAxis(Int(n, "axis", 0), rank);
+        var sizes = inputs.Select(i => c.ShapeOf(i)[axis].Value).ToList();
+        if (sizes.All(s => s.HasValue))
+            return c.Split(g[0]!, axis, sizes.Select(s => s!.Value).ToArray());
+
+        var result = new string?[inputs.Count];
+        string start = c.Int64s(0);
+        var axes = c.Int64s(axis);
+        for (int i = 0; i < inputs.Count; i++)
         {
-            long size = StaticDim(c, n.Input[i], (int)axis, n);
-            if (c.IsActive(n.Input[i])) result[i] = c.Slice(g[0]!, [start], [start + size], [axis]);
-            start += size;
+            string end = c.Add(start, c.DimOf(inputs[i], axis));
+            if (c.IsActive(inputs[i])) result[i] = c.Slice(g[0]!, start, end, axes);
+            start = end;
         }
         return result;
     }
 
+    // dX = Concat of the outputs' gradients, with zeros for outputs that do not reach the differentiated tensor.
     private static string?[] Split(GradientContext c, NodeProto n, string?[] g)
     {
-        int rank = c.ShapeOf(n.Input[0]).Length;
-        long axis = Int(n, "axis", 0);
-        if (axis < 0) axis += rank;
-        var pieces = n.Output.Select((o, i) => g[i] ?? c.ZerosLike(o)).ToArray();
-        return [pieces.Length == 1 ? pieces[0] : c.Emit("Concat", pieces, IntAttr("axis", axis))];
+        int axis = c.NormalizeAxis(Int(n, "axis", 0), c.RankOf(n.Input[0]));
+        var parts = n.Output.Select((o, i) => g[i] ?? c.ZerosLike(o)).ToArray();
+        return [c.Emit("Concat", parts, IntAttr("axis", axis))];
     }
 
-    private static string?[] Expand(GradientContext c, NodeProto n, string?[] g) =>
-        [c.ReduceToShapeOf(g[0]!, c.ShapeOf(n.Output[0]), n.Input[0])];
-
-    private static string?[] Where(GradientContext c, NodeProto n, string?[] g)
-    {
-        var shape = c.ShapeOf(n.Output[0]);
-        string condition = n.Input[0];
-        var zero = c.Scalar(0, c.ElemTypeOf(n.Output[0]));
-        string? da = c.IsActive(n.Input[1]) ? c.ReduceToShapeOf(c.Emit("Where", [condition, g[0]!, zero]), shape, n.Input[1]) : null;
-        string? db = c.IsActive(n.Input[2]) ? c.ReduceToShapeOf(c.Emit("Where", [condition, zero, g[0]!]), shape, n.Input[2]) : null;
-        return [null, da, db];
-    }
-
-    // Step-1 slices pad dY back into place; other steps scatter through a static 0/1 selection matrix per axis.
+    // Step 1 with static bounds: Pad dY back to X's shape. Otherwise slice a tensor of X's flat positions with the very
+    // same Slice node inputs and scatter dY to those positions: exact for any steps, negative or run-time bounds.
     private static string?[] Slice(GradientContext c, NodeProto n, string?[] g)
     {
         string x = n.Input[0];
-        var shape = c.ShapeOf(x);
-        int rank = shape.Length;
-        long[]? starts, ends, axes, steps;
+        if (StaticPads(c, n) is { } pads) return [c.PadWithZeros(g[0]!, pads)];
+        var positions = c.PositionsLike(x);
+        var sliceInputs = n.Input.ToArray();
+        sliceInputs[0] = positions;
+        var taken = c.Emit("Slice", sliceInputs, n.Attribute.ToArray());
+        return [c.ScatterToPositions(g[0]!, taken, x, accumulate: false)];
+    }
+
+    private static long[]? StaticPads(GradientContext c, NodeProto n)
+    {
+        var shape = c.ShapeOf(n.Input[0]);
+        long[]? starts, ends, axes, steps = null;
         if (c.Opset < 10)
         {
             starts = Ints(n, "starts");
             ends = Ints(n, "ends");
             axes = Ints(n, "axes");
-            steps = null;
         }
         else
         {
-            starts = Constant(c, n.Input[1]);
-            ends = Constant(c, n.Input[2]);
-            axes = n.Input.Count > 3 && n.Input[3].Length > 0 ? Constant(c, n.Input[3]) ?? throw Dynamic(n) : null;
-            steps = n.Input.Count > 4 && n.Input[4].Length > 0 ? Constant(c, n.Input[4]) ?? throw Dynamic(n) : null;
+            starts = c.ConstantInt64s(n.Input[1]);
+            ends = c.ConstantInt64s(n.Input[2]);
+            bool hasAxes = n.Input.Count > 3 && n.Input[3].Length > 0;
+            bool hasSteps = n.Input.Count > 4 && n.Input[4].Length > 0;
+            axes = hasAxes ? c.ConstantInt64s(n.Input[3]) : null;
+            if (hasAxes && axes is null) return null;
+            if (hasSteps && (steps = c.ConstantInt64s(n.Input[4])) is null) return null;
         }
-        if (starts is null || ends is null) throw Dynamic(n);
+        if (starts is null || ends is null || starts.Length != ends.Length) return null;
+        if (steps is not null && steps.Any(s => s != 1)) return null;
         axes ??= Enumerable.Range(0, starts.Length).Select(i => (long)i).ToArray();
-        int type = c.ElemTypeOf(x);
-        string dy = g[0]!;
+        int rank = shape.Length;
         var pads = new long[2 * rank];
         for (int k = 0; k < axes.Length; k++)
         {
-            int axis = (int)(axes[k] < 0 ? axes[k] + rank : axes[k]);
-            long step = steps?[k] ?? 1;
-            var dim = shape[axis];
-            if (!dim.IsKnown)
-            {
-                // A full slice of a symbolic axis (e.g. [:, …] on the batch) selects everything.
-                if (starts[k] == 0 && ends[k] >= int.MaxValue && step == 1) continue;
-                throw new InvalidOperationException($"{Label(n)} slices symbolic axis {axis}; its size must be static to build the gradient.");
-            }
-            long size = dim.Value!.Value;
-            var (s, e) = ShapeInference.ClampSlice(starts[k], ends[k], step, size);
-            if (step == 1)
-            {
-                pads[axis] = s;
-                pads[rank + axis] = size - Math.Max(s, e);
-                continue;
-            }
-            var selected = new List<long>();
-            for (long i = s; step > 0 ? i < e : i > e; i += step) selected.Add(i);
-            // dX along the axis = dY · S with S[k, i] = 1 where element i was the k-th selected.
-            var matrix = new double[selected.Count * size];
-            for (int j = 0; j < selected.Count; j++) matrix[j * size + selected[j]] = 1;
-            var perm = Enumerable.Range(0, rank).Select(i => (long)i).ToArray();
-            (perm[axis], perm[rank - 1]) = (perm[rank - 1], perm[axis]);
-            var moved = axis == rank - 1 ? dy : c.Transpose(dy, perm);
-            var scattered = c.Emit("MatMul", [moved, c.Tensor(matrix, type, selected.Count, size)]);
-            dy = axis == rank - 1 ? scattered : c.Transpose(scattered, perm);
+            int axis = c.NormalizeAxis(axes[k], rank);
+            if (shape[axis].Value is not { } size) return null;
+            var (s, e) = ShapeInference.ClampSlice(starts[k], ends[k], 1, size);
+            e = Math.Max(e, s);
+            pads[axis] = s;
+            pads[rank + axis] = size - e;
         }
-        return [c.PadConstant(dy, pads, 0.0, type)];
+        return pads;
     }
 
-    private static InvalidOperationException Dynamic(NodeProto n) =>
-        new($"{Label(n)} has starts, ends, axes or steps computed at run time; only constant slices are supported.");
+    private static string?[] Expand(GradientContext c, NodeProto n, string?[] g) =>
+        [c.ReduceToShapeOf(g[0]!, c.ShapeOf(n.Output[0]), n.Input[0])];
 
-    // dData = scatter-add of dY into zeros of the data's shape, along the gathered axis.
+    // Gather(data, indices, axis) copies data slices; dData adds dY back at the gathered positions (repeated indices
+    // add up). From opset 16: ScatterND with reduction "add", with the gathered axis moved to the front. Before 16:
+    // a one-hot matrix of the indices, multiplied with dY (memory K×D, fine for the tables such models have).
     private static string?[] Gather(GradientContext c, NodeProto n, string?[] g)
     {
         string data = n.Input[0], indices = n.Input[1];
         var dataShape = c.ShapeOf(data);
         int rank = dataShape.Length;
-        long axis = Int(n, "axis", 0);
-        if (axis < 0) axis += rank;
-        long size = StaticDim(c, data, (int)axis, n);
+        int axis = c.NormalizeAxis(Int(n, "axis", 0), rank);
+        int q = c.RankOf(indices);
+        string dy = g[0]!;
         int type = c.ElemTypeOf(data);
-        int q = c.ShapeOf(indices).Length;
-        var constant = Constant(c, indices);
-        if (constant is not null)
+        return c.Opset >= 16
+            ? [GatherByScatter(c, data, indices, dy, axis, rank, q)]
+            : [GatherByOneHot(c, data, indices, dy, axis, dataShape, type)];
+    }
+
+    private static string GatherByScatter(GradientContext c, string data, string indices, string dy, int axis, int rank, int q)
+    {
+        // dY's axes: data[..axis], indices (q axes), data[axis+1..]. Bring the index axes first.
+        var dyPerm = Enumerable.Range(axis, q).Concat(Enumerable.Range(0, axis)).Concat(Enumerable.Range(axis + q, rank - 1 - axis))
+            .Select(i => (long)i).ToArray();
+        var dataPerm = new[] { axis }.Concat(Enumerable.Range(0, axis)).Concat(Enumerable.Range(axis + 1, rank - 1 - axis))
+            .Select(i => (long)i).ToArray();
+        bool moved = axis != 0;
+        string updates = moved ? c.Transpose(dy, dyPerm) : dy;
+        string target = moved ? c.Transpose(data, dataPerm) : data;
+        string zeros = c.ZerosOfShape(c.Emit("Shape", [target]), c.ElemTypeOf(data));
+        string where = c.Unsqueeze(c.Emit("Cast", [indices], IntAttr("to", OnnxDataType.Int64)), q);
+        string scattered = c.Emit("ScatterND", [zeros, where, updates], StringAttr("reduction", "add"));
+        if (!moved) return scattered;
+        var inverse = new long[rank];
+        for (int i = 0; i < rank; i++) inverse[dataPerm[i]] = i;
+        return c.Transpose(scattered, inverse);
+    }
+
+    private static string GatherByOneHot(GradientContext c, string data, string indices, string dy, int axis, Dim[] dataShape, int type)
+    {
+        long? before = TensorOpBuilders.StaticProduct(dataShape[..axis]);
+        long? after = TensorOpBuilders.StaticProduct(dataShape[(axis + 1)..]);
+        long? count = TensorOpBuilders.StaticProduct(c.ShapeOf(indices));
+        // dY is viewed as [before, K, after]; one of the first two may be left to Reshape's −1.
+        if ((before is null && count is null) || after is null || dataShape[axis].Value is not { } depth)
         {
-            // Constant indices (e.g. taking token 0, or a fixed set of channels): dData = dY · S along the axis, with
-            // S[k, i] = 1 where index k is i; repeated indices add up, as they must.
-            var flat = constant.Select(i => i < 0 ? i + size : i).ToArray();
-            var matrix = new double[flat.Length * size];
-            for (int k = 0; k < flat.Length; k++) matrix[k * size + flat[k]] += 1;
-            // Bring dY to [..data before axis.., k, ..data after axis..] with the index axes flattened to one.
-            string dy = g[0]!;
-            var yShape = c.ShapeOf(n.Output[0]);
-            var collapsed = new long[rank];
-            for (int i = 0; i < rank; i++) collapsed[i] = i == axis ? flat.Length : 0;
-            if (q != 1)
-            {
-                // Reshape with 0 copies dims; the dims after the index block move left by q − 1 places, so spell them out.
-                var target = new List<long>();
-                for (int i = 0; i < axis; i++) target.Add(0);
-                target.Add(flat.Length);
-                for (int i = (int)axis + q; i < yShape.Length; i++)
-                    target.Add(yShape[i].Value ?? throw new InvalidOperationException($"{Label(n)}: trailing axes must be static."));
-                dy = c.Reshape(dy, [.. target]);
-            }
-            var perm = Enumerable.Range(0, rank).Select(i => (long)i).ToArray();
-            (perm[axis], perm[rank - 1]) = (perm[rank - 1], perm[axis]);
-            var moved = axis == rank - 1 ? dy : c.Transpose(dy, perm);
-            var scattered = c.Emit("MatMul", [moved, c.Tensor(matrix, type, flat.Length, size)]);
-            return [axis == rank - 1 ? scattered : c.Transpose(scattered, perm), null];
+            throw new InvalidOperationException(
+                $"The gradient of Gather into '{data}' (shape {new TensorType(type, dataShape).ShapeText}) needs static dims " +
+                "after the gathered axis, and before it or in the indices, below opset 16; use opset 16 or later (ScatterND with reduction).");
         }
-        if (axis != 0 || c.Opset < 16)
-            throw new InvalidOperationException($"{Label(n)}: the gradient through run-time indices is supported on axis 0 from opset 16 " +
-                "(ScatterND with reduction add); attribute text models at the Gather's output (the embedding) instead.");
-        // Run-time indices on axis 0 (an embedding table): ScatterND(zeros, indices[..., None], dY, add).
-        var wrapped = c.Emit("Where", [c.Emit("Less", [indices, c.Int64s(0)]), c.Add(indices, c.Int64s(size)), indices]);
-        var index = c.Unsqueeze(c.Emit("Cast", [wrapped], IntAttr("to", OnnxDataType.Int64)), q);
-        var zeros = c.ZerosLike(data);
-        return [c.Emit("ScatterND", [zeros, index, g[0]!], SpatialGradientHelpers.StringAttr("reduction", "add")), null];
+        // [K, D] one-hot: row k has a 1 at indices[k] (negative indices count from the end, as Gather's do).
+        var flat = c.Emit("Cast", [c.Emit("Reshape", [indices, c.Int64s(-1, 1)])], IntAttr("to", OnnxDataType.Int64));
+        var wrapped = c.Emit("Where", [c.Emit("Less", [flat, c.Int64s(0)]), c.Add(flat, c.Int64s(depth)), flat]);
+        var columns = c.Emit("Range", [Scalar(c, 0), Scalar(c, depth), Scalar(c, 1)]);
+        var oneHot = c.Mask(c.Emit("Equal", [wrapped, columns]), type);
+        // dY as [before, K, after]; Dᵀ·dY sums the rows gathered from each table row.
+        var dy3 = c.Emit("Reshape", [dy, c.Int64s(before ?? -1, before is null ? count!.Value : -1, after.Value)]);
+        var summed = c.Emit("MatMul", [c.Transpose(oneHot, 1, 0), dy3]);
+        return c.ReshapeLike(summed, data);
+    }
+
+    private static string Scalar(GradientContext c, long value) =>
+        c.Emit("Constant", [], TensorAttr("value", FromInt64("", [value])));
+
+    // The condition selects which branch each element came from; it has no gradient itself.
+    private static string?[] Where(GradientContext c, NodeProto n, string?[] g)
+    {
+        string condition = n.Input[0], a = n.Input[1], b = n.Input[2];
+        var shape = c.ShapeOf(n.Output[0]);
+        var zero = c.Scalar(0, c.ElemTypeOf(n.Output[0]));
+        string? da = c.IsActive(a) ? c.ReduceToShapeOf(c.Emit("Where", [condition, g[0]!, zero]), shape, a) : null;
+        string? db = c.IsActive(b) ? c.ReduceToShapeOf(c.Emit("Where", [condition, zero, g[0]!]), shape, b) : null;
+        return [null, da, db];
     }
 }
