@@ -60,12 +60,11 @@ public sealed class GradientShap
                 throw new ArgumentOutOfRangeException(nameof(baselineIndices), index, $"Baseline index out of range [0, {baselineRows}).");
         }
         int chunk = Batcher.ChunkRows(_oracle, internalBatchSize, rowSize);
-        var outputs = Batcher.ForwardRows(_oracle, inputs, chunk);
-        var targets = (target ?? Target.Predicted).Resolve(_oracle, inputs, chunk, outputs);
+        var (targets, outputSize) = (target ?? Target.Predicted).ResolveWithWidth(_oracle, inputs, chunk);
 
         ReadOnlySpan<float> BaselineOf(int item) => baselineDistribution.Data.AsSpan((int)baselineIndices[item] * rowSize, rowSize);
         var sums = new double[inputs.Length];
-        Batcher.Gradient(_oracle, n, inputs.RowShape, outputs.RowSize, chunk,
+        Batcher.Gradient(_oracle, n, inputs.RowShape, outputSize, chunk,
             fill: (item, dst) =>
             {
                 var x = inputs.Row(item / samples);

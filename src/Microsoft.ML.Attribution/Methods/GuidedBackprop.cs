@@ -44,11 +44,9 @@ internal static class ModifiedGradients
     {
         oracle.ValidateInput(inputs);
         int chunk = Batcher.ChunkRows(oracle, internalBatchSize, inputs.RowSize);
-        var outputs = Batcher.ForwardRows(oracle, inputs, chunk);
-        var targets = (target ?? Target.Predicted).Resolve(oracle, inputs, chunk, outputs);
+        var (targets, outputSize) = (target ?? Target.Predicted).ResolveWithWidth(oracle, inputs, chunk);
         var graph = oracle.Graph(rules, [oracle.InputName]);
         var gradients = new NdArray<float>(inputs.Shape);
-        int outputSize = outputs.RowSize;
         for (int start = 0; start < inputs.Rows; start += chunk)
         {
             int k = Math.Min(chunk, inputs.Rows - start);

@@ -56,10 +56,9 @@ internal static class InputGradients
     {
         oracle.ValidateInput(inputs);
         int chunk = Batcher.ChunkRows(oracle, internalBatchSize, inputs.RowSize);
-        var outputs = Batcher.ForwardRows(oracle, inputs, chunk);
-        var targets = (target ?? Target.Predicted).Resolve(oracle, inputs, chunk, outputs);
+        var (targets, outputSize) = (target ?? Target.Predicted).ResolveWithWidth(oracle, inputs, chunk);
         var gradients = new NdArray<float>(inputs.Shape);
-        Batcher.Gradient(oracle, inputs.Rows, inputs.RowShape, outputs.RowSize, chunk,
+        Batcher.Gradient(oracle, inputs.Rows, inputs.RowShape, outputSize, chunk,
             fill: (r, dst) => inputs.Row(r).CopyTo(dst),
             targetOf: r => targets[r],
             consume: (r, gradient, _) => gradient.CopyTo(gradients.Row(r)));

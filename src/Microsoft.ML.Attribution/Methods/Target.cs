@@ -35,8 +35,20 @@ public sealed class Target
         return _indices.Length == 1 ? Enumerable.Repeat(_indices[0], rows).ToArray() : (int[])_indices.Clone();
     }
 
+    /// <summary>
+    /// One index per row and the number of outputs per row. Runs the model on every row only when the prediction is
+    /// needed; for explicit targets one row tells the output width.
+    /// </summary>
+    internal (int[] Targets, int OutputSize) ResolveWithWidth(IForwardOracle oracle, NdArray<float> inputs, int chunkRows)
+    {
+        var outputs = _indices is null
+            ? Batcher.ForwardRows(oracle, inputs, chunkRows)
+            : oracle.Forward(new NdArray<float>(inputs.Data[..inputs.RowSize], [1, .. inputs.RowShape]));
+        return (Resolve(oracle, inputs, chunkRows, _indices is null ? outputs : null, outputs.RowSize), outputs.RowSize);
+    }
+
     /// <summary>Resolves to one index per row, validating ranges; runs the model when the prediction is needed.</summary>
-    internal int[] Resolve(IForwardOracle oracle, NdArray<float> inputs, int chunkRows, NdArray<float>? knownOutputs = null)
+    internal int[] Resolve(IForwardOracle oracle, NdArray<float> inputs, int chunkRows, NdArray<float>? knownOutputs = null, int? knownWidth = null)
     {
         int rows = inputs.Rows;
         if (_indices is not null && _indices.Length != 1 && _indices.Length != rows)
@@ -54,7 +66,7 @@ public sealed class Target
             }
             return result;
         }
-        int outputSize = knownOutputs?.RowSize
+        int outputSize = knownOutputs?.RowSize ?? knownWidth
             ?? oracle.Forward(new NdArray<float>(inputs.Data[..inputs.RowSize], [1, .. inputs.RowShape])).RowSize;
         var targets = _indices.Length == 1 ? Enumerable.Repeat(_indices[0], rows).ToArray() : _indices;
         for (int r = 0; r < rows; r++)
