@@ -20,14 +20,12 @@ public sealed class CaptumParityTests
     public static IEnumerable<object[]> FeatureAblationCases => Fixtures.NamesOf("feature-ablation");
     public static IEnumerable<object[]> OcclusionCases => Fixtures.NamesOf("occlusion");
 
-    private static OnnxGradientOracle Oracle(FixtureCase c) => new(c.ModelPath, c.InputName, c.OutputName);
-
     [TestMethod]
     [DynamicData(nameof(IntegratedGradientsCases))]
     public void IntegratedGradients_MatchesCaptum(string name)
     {
         var c = Fixtures.Case(name);
-        var result = new IntegratedGradients(Oracle(c)).Attribute(c.Input, c.Baseline, c.Target,
+        var result = new IntegratedGradients(c.Oracle()).Attribute(c.Input, c.Baseline, c.Target,
             steps: c.Int("steps", 50), method: IntegrationRule.Parse(c.String("integration") ?? "gausslegendre"));
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
         if (c.DeltaPath is not null)
@@ -39,7 +37,7 @@ public sealed class CaptumParityTests
     public void Saliency_MatchesCaptum(string name)
     {
         var c = Fixtures.Case(name);
-        var result = new Saliency(Oracle(c)).Attribute(c.Input, c.Target, abs: c.Bool("abs", true));
+        var result = new Saliency(c.Oracle()).Attribute(c.Input, c.Target, abs: c.Bool("abs", true));
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
     }
 
@@ -48,7 +46,7 @@ public sealed class CaptumParityTests
     public void InputXGradient_MatchesCaptum(string name)
     {
         var c = Fixtures.Case(name);
-        var result = new InputXGradient(Oracle(c)).Attribute(c.Input, c.Target);
+        var result = new InputXGradient(c.Oracle()).Attribute(c.Input, c.Target);
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
     }
 
@@ -57,7 +55,7 @@ public sealed class CaptumParityTests
     public void FeatureAblation_MatchesCaptum(string name)
     {
         var c = Fixtures.Case(name);
-        var result = new FeatureAblation(Oracle(c)).Attribute(c.Input, c.Baseline, c.Target, c.Mask,
+        var result = new FeatureAblation(c.Oracle()).Attribute(c.Input, c.Baseline, c.Target, c.Mask,
             internalBatchSize: c.Int("perturbations_per_eval", 1));
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
     }
@@ -67,7 +65,7 @@ public sealed class CaptumParityTests
     public void Occlusion_MatchesCaptum(string name)
     {
         var c = Fixtures.Case(name);
-        var result = new Occlusion(Oracle(c)).Attribute(c.Input, c.Ints("window")!, c.Ints("stride"), c.Baseline, c.Target);
+        var result = new Occlusion(c.Oracle()).Attribute(c.Input, c.Ints("window")!, c.Ints("stride"), c.Baseline, c.Target);
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
     }
 
@@ -75,7 +73,7 @@ public sealed class CaptumParityTests
     public void ToyModel_IntegratedGradients_PrintsCaptumReadmeNumbers()
     {
         var c = Fixtures.Case("toy_ig_gausslegendre");
-        var result = new IntegratedGradients(Oracle(c)).Attribute(c.Input, target: Target.Class(0));
+        var result = new IntegratedGradients(c.Oracle()).Attribute(c.Input, target: Target.Class(0));
         float[] readme = [-0.5922f, -1.5497f, -1.0067f, 0.0000f, -0.2219f, -5.1991f];
         AssertArrays.Close(readme, result.Attributions.Data.Select(v => MathF.Round(v, 4)).ToArray(), 1e-6, "README");
     }

@@ -25,14 +25,12 @@ public sealed class GradientMethodParityTests
     public static IEnumerable<object[]> NeuronGradientCases => Fixtures.NamesOf("neuron-gradient");
     public static IEnumerable<object[]> NeuronIntegratedGradientsCases => Fixtures.NamesOf("neuron-integrated-gradients");
 
-    private static OnnxGradientOracle Oracle(FixtureCase c) => c.Model() is var (bytes, input) ? new(bytes, input, c.OutputName) : null!;
-
     [TestMethod]
     [DynamicData(nameof(DeepLiftCases))]
     public void DeepLift_MatchesCaptum(string name)
     {
         var c = Fixtures.Case(name);
-        var result = new DeepLift(Oracle(c)).Attribute(c.Input, c.Baseline, c.Target);
+        var result = new DeepLift(c.Oracle()).Attribute(c.Input, c.Baseline, c.Target);
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
         AssertArrays.Close(Npy.ReadFloat(c.DeltaPath!).Data, result.ConvergenceDelta!, Tolerance, name + " delta");
     }
@@ -42,7 +40,7 @@ public sealed class GradientMethodParityTests
     public void DeepLiftShap_MatchesCaptum(string name)
     {
         var c = Fixtures.Case(name);
-        var result = new DeepLiftShap(Oracle(c)).Attribute(c.Input, c.FloatArray("baselines")!, c.Target);
+        var result = new DeepLiftShap(c.Oracle()).Attribute(c.Input, c.FloatArray("baselines")!, c.Target);
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
     }
 
@@ -51,7 +49,7 @@ public sealed class GradientMethodParityTests
     public void GuidedBackprop_MatchesCaptum(string name)
     {
         var c = Fixtures.Case(name);
-        AssertArrays.Close(c.Expected, new GuidedBackprop(Oracle(c)).Attribute(c.Input, c.Target).Attributions, Tolerance, name);
+        AssertArrays.Close(c.Expected, new GuidedBackprop(c.Oracle()).Attribute(c.Input, c.Target).Attributions, Tolerance, name);
     }
 
     [TestMethod]
@@ -59,7 +57,7 @@ public sealed class GradientMethodParityTests
     public void Deconvolution_MatchesCaptum(string name)
     {
         var c = Fixtures.Case(name);
-        AssertArrays.Close(c.Expected, new Deconvolution(Oracle(c)).Attribute(c.Input, c.Target).Attributions, Tolerance, name);
+        AssertArrays.Close(c.Expected, new Deconvolution(c.Oracle()).Attribute(c.Input, c.Target).Attributions, Tolerance, name);
     }
 
     [TestMethod]
@@ -71,7 +69,7 @@ public sealed class GradientMethodParityTests
         if (c.Bool("statistical", false))
         {
             // Captum's draws were not recorded: compare the means within Captum's standard error (5σ) plus float noise.
-            var ours = new GradientShap(Oracle(c)).Attribute(c.Input, c.FloatArray("baselines")!, c.Target, samples, c.Double("stdevs", 0), seed: 1);
+            var ours = new GradientShap(c.Oracle()).Attribute(c.Input, c.FloatArray("baselines")!, c.Target, samples, c.Double("stdevs", 0), seed: 1);
             var stderr = c.FloatArray("stderr")!;
             var expected = c.Expected;
             for (int i = 0; i < expected.Length; i++)
@@ -79,7 +77,7 @@ public sealed class GradientMethodParityTests
             return;
         }
         var noise = c.FloatArray("noise")!;
-        var result = new GradientShap(Oracle(c)).Attribute(c.Input, c.FloatArray("baselines")!, c.Target, samples,
+        var result = new GradientShap(c.Oracle()).Attribute(c.Input, c.FloatArray("baselines")!, c.Target, samples,
             noise.Reshape([c.Input.Rows * samples, .. c.Input.RowShape]), c.LongArray("baseline_indices")!.Data, c.FloatArray("alphas")!.Data, null);
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
     }
@@ -89,7 +87,7 @@ public sealed class GradientMethodParityTests
     public void NoiseTunnel_WithCaptumsNoise_MatchesCaptum(string name)
     {
         var c = Fixtures.Case(name);
-        var oracle = Oracle(c);
+        var oracle = c.Oracle();
         int samples = c.Int("n_samples", 5);
         var type = c.String("nt_type") switch
         {
@@ -110,7 +108,7 @@ public sealed class GradientMethodParityTests
     public void GuidedGradCam_MatchesCaptum(string name)
     {
         var c = Fixtures.Case(name);
-        var result = new GuidedGradCam(Oracle(c), c.String("layer")!).Attribute(c.Input, c.Target);
+        var result = new GuidedGradCam(c.Oracle(), c.String("layer")!).Attribute(c.Input, c.Target);
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
     }
 
@@ -119,7 +117,7 @@ public sealed class GradientMethodParityTests
     public void NeuronGradient_MatchesCaptum(string name)
     {
         var c = Fixtures.Case(name);
-        var result = new NeuronGradient(Oracle(c), c.String("layer")!).Attribute(c.Input, c.Ints("neuron")!);
+        var result = new NeuronGradient(c.Oracle(), c.String("layer")!).Attribute(c.Input, c.Ints("neuron")!);
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
     }
 
@@ -128,7 +126,7 @@ public sealed class GradientMethodParityTests
     public void NeuronIntegratedGradients_MatchesCaptum(string name)
     {
         var c = Fixtures.Case(name);
-        var result = new NeuronIntegratedGradients(Oracle(c), c.String("layer")!).Attribute(c.Input, c.Ints("neuron")!, c.Baseline,
+        var result = new NeuronIntegratedGradients(c.Oracle(), c.String("layer")!).Attribute(c.Input, c.Ints("neuron")!, c.Baseline,
             c.Int("steps", 50), IntegrationRule.Parse(c.String("integration") ?? "gausslegendre"));
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
     }

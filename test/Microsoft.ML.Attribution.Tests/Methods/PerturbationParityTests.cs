@@ -20,8 +20,6 @@ public sealed class PerturbationParityTests
     public static IEnumerable<object[]> LimeCases => Fixtures.NamesOf("lime");
     public static IEnumerable<object[]> FeaturePermutationCases => Fixtures.NamesOf("feature-permutation");
 
-    private static OnnxGradientOracle Oracle(FixtureCase c) => new(c.ModelPath, c.InputName, c.OutputName);
-
     private static Func<int, IReadOnlyList<bool[]>> Coalitions(FixtureCase c)
     {
         var drawn = c.LongArray("coalitions")!; // [N, S, M]
@@ -36,7 +34,7 @@ public sealed class PerturbationParityTests
     public void ShapleyValues_MatchCaptum(string name)
     {
         var c = Fixtures.Case(name);
-        var result = new ShapleyValues(Oracle(c)).Attribute(c.Input, c.Baseline, c.Target, c.Mask);
+        var result = new ShapleyValues(c.Oracle()).Attribute(c.Input, c.Baseline, c.Target, c.Mask);
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
     }
 
@@ -48,7 +46,7 @@ public sealed class PerturbationParityTests
         var orderings = c.LongArray("orderings")!;
         int m = orderings.Shape[1];
         var perms = Enumerable.Range(0, orderings.Shape[0]).Select(k => orderings.Data.Skip(k * m).Take(m).Select(v => (int)v).ToArray()).ToArray();
-        var result = new ShapleyValueSampling(Oracle(c)).Attribute(c.Input, perms, c.Baseline, c.Target, c.Mask, null);
+        var result = new ShapleyValueSampling(c.Oracle()).Attribute(c.Input, perms, c.Baseline, c.Target, c.Mask, null);
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
     }
 
@@ -57,7 +55,7 @@ public sealed class PerturbationParityTests
     public void KernelShap_WithCaptumsCoalitions_MatchesCaptum(string name)
     {
         var c = Fixtures.Case(name);
-        var result = new KernelShap(Oracle(c)).Attribute(c.Input, Coalitions(c), c.Baseline, c.Target, c.Mask, null);
+        var result = new KernelShap(c.Oracle()).Attribute(c.Input, Coalitions(c), c.Baseline, c.Target, c.Mask, null);
         // Weighted least squares with 10⁶ weights: scikit-learn solves it in float32, we in float64.
         AssertArrays.Close(c.Expected, result.Attributions, 1e-3, name);
     }
@@ -67,7 +65,7 @@ public sealed class PerturbationParityTests
     public void Lime_WithCaptumsSamples_MatchesCaptum(string name)
     {
         var c = Fixtures.Case(name);
-        var result = new Lime(Oracle(c)).Attribute(c.Input, Coalitions(c), c.Baseline, c.Target, c.Mask, null);
+        var result = new Lime(c.Oracle()).Attribute(c.Input, Coalitions(c), c.Baseline, c.Target, c.Mask, null);
         // scikit-learn's Lasso stops at its default tolerance (1e-4 on the duality gap); ours converges further.
         AssertArrays.Close(c.Expected, result.Attributions, 1e-3, name);
     }
@@ -80,7 +78,7 @@ public sealed class PerturbationParityTests
         var drawn = c.LongArray("permutations")!;
         int rows = drawn.Shape[1];
         var perms = Enumerable.Range(0, drawn.Shape[0]).Select(f => drawn.Data.Skip(f * rows).Take(rows).Select(v => (int)v).ToArray()).ToArray();
-        var result = new FeaturePermutation(Oracle(c)).Attribute(c.Input, perms, c.Target, c.Mask, null);
+        var result = new FeaturePermutation(c.Oracle()).Attribute(c.Input, perms, c.Target, c.Mask, null);
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
     }
 
@@ -88,9 +86,9 @@ public sealed class PerturbationParityTests
     public void ShapleyValues_OnCaptumsMultiLayerModel_GiveCaptumsTestNumbers()
     {
         var c = Fixtures.Case("multilayer_shapley_values");
-        var result = new ShapleyValues(Oracle(c)).Attribute(new NdArray<float>([20f, 50f, 30f], 1, 3), target: Target.Class(0));
+        var result = new ShapleyValues(c.Oracle()).Attribute(new NdArray<float>([20f, 50f, 30f], 1, 3), target: Target.Class(0));
         AssertArrays.Close([76.66666f, 196.66666f, 116.66666f], result.Attributions.Data, 1e-5, "Captum test values");
-        var grouped = new ShapleyValues(Oracle(c)).Attribute(new NdArray<float>([20f, 50f, 30f], 1, 3), target: Target.Class(0),
+        var grouped = new ShapleyValues(c.Oracle()).Attribute(new NdArray<float>([20f, 50f, 30f], 1, 3), target: Target.Class(0),
             featureMask: new NdArray<long>([0, 0, 1], 1, 3));
         AssertArrays.Close([275f, 275f, 115f], grouped.Attributions.Data, 1e-5, "Captum test values, mask");
     }
