@@ -150,6 +150,7 @@ public sealed class AttributionTransformer : ITransformer
         return new AttributionResult(attributions, targets, deltas);
     }
 
+    /// <summary>Image (and other tensor) models take rows shaped [C, H, W]; ML.NET carries them as flat vectors of the same size.</summary>
     private static NdArray<float> ReshapeForModel(Oracles.IForwardOracle oracle, NdArray<float> rows) =>
         oracle is Oracles.OnnxGradientOracle { RowShape: { } shape } && shape.Length > 1 && NdArray<float>.ShapeSize(shape) == rows.RowSize
             ? rows.Reshape([rows.Rows, .. shape]) : rows;
@@ -165,12 +166,7 @@ public sealed class AttributionTransformer : ITransformer
         if (Options.Layer is not null) return Options.ExplainLayer(Model.LayerOracle(Options, Log), rows, null, target);
         var oracle = Model.Oracle(Options, sourceSchema, Log);
         if (Options.TopK > 1) return ExplainTopK(oracle, rows);
-        // Image (and other tensor) models take rows shaped [C, H, W]; ML.NET carries them as flat vectors of the same size.
-        if (oracle is Oracles.OnnxGradientOracle { RowShape: { } shape } && shape.Length > 1 && NdArray<float>.ShapeSize(shape) == rows.RowSize)
-        {
-            var result = Options.Explain(oracle, rows.Reshape([rows.Rows, .. shape]), target);
-            return result with { Attributions = result.Attributions.Reshape(rows.Rows, rows.RowSize) };
-        }
-        return Options.Explain(oracle, rows, target);
+        var result = Options.Explain(oracle, ReshapeForModel(oracle, rows), target);
+        return result with { Attributions = result.Attributions.Reshape(rows.Rows, rows.RowSize) };
     }
 }
