@@ -1,4 +1,5 @@
 using Microsoft.ML.Attribution.Oracles;
+using Microsoft.ML.Attribution.Runtime;
 using Microsoft.ML.Attribution.Tensors;
 
 namespace Microsoft.ML.Attribution.Methods;
@@ -56,6 +57,11 @@ internal static class Batcher
     public static void Forward(IForwardOracle oracle, int items, int[] rowShape, int chunkRows, ItemFiller fill,
         Action<int, ReadOnlySpan<float>> consume)
     {
+        if (oracle is IBufferedOracle buffered)
+        {
+            BufferedForward(buffered, items, rowShape, chunkRows, fill, consume);
+            return;
+        }
         for (int start = 0; start < items; start += chunkRows)
         {
             int n = Math.Min(chunkRows, items - start);
@@ -73,6 +79,11 @@ internal static class Batcher
     public static void Gradient(IGradientOracle oracle, int items, int[] rowShape, int outputSize, int chunkRows,
         ItemFiller fill, Func<int, int> targetOf, Action<int, ReadOnlySpan<float>, ReadOnlySpan<float>> consume)
     {
+        if (oracle is IBufferedOracle buffered)
+        {
+            BufferedGradient(buffered, items, rowShape, outputSize, chunkRows, fill, targetOf, consume);
+            return;
+        }
         for (int start = 0; start < items; start += chunkRows)
         {
             int n = Math.Min(chunkRows, items - start);
@@ -86,6 +97,56 @@ internal static class Batcher
             var (outputs, gradients) = oracle.ForwardBackward(batch, seed);
             var g = gradients.Reshape(n, gradients.Length / n);
             for (int i = 0; i < n; i++) consume(start + i, g.Row(i), outputs.Row(i));
+        }
+    }
+
+    // The same loops over an oracle that writes into caller memory: one pooled set of input, seed, output and gradient
+    // buffers serves every chunk (ONNX Runtime reads and writes them in place through an I/O binding).
+    private static void BufferedForward(IBufferedOracle oracle, int items, int[] rowShape, int chunkRows, ItemFiller fill,
+        Action<int, ReadOnlySpan<float>> consume)
+    {
+        int rowSize = checked((int)NdArray<float>.ShapeSize(rowShape));
+        using var inputs = new PooledBuffer();
+        using var outputs = new PooledBuffer();
+        int outputSize = -1;
+        for (int start = 0; start < items; start += chunkRows)
+        {
+            int n = Math.Min(chunkRows, items - start);
+            var batch = inputs.Take(n * rowSize);
+            for (int i = 0; i < n; i++) fill(start + i, batch.AsSpan(i * rowSize, rowSize));
+            if (outputSize < 0) outputSize = checked((int)NdArray<float>.ShapeSize(oracle.OutputRowShape(batch.AsSpan(0, rowSize), rowShape)));
+            var result = outputs.Take(n * outputSize);
+            oracle.ForwardInto(batch, [n, .. rowShape], result.AsMemory(0, n * outputSize));
+            for (int i = 0; i < n; i++) consume(start + i, result.AsSpan(i * outputSize, outputSize));
+        }
+    }
+
+    private static void BufferedGradient(IBufferedOracle oracle, int items, int[] rowShape, int outputSize, int chunkRows,
+        ItemFiller fill, Func<int, int> targetOf, Action<int, ReadOnlySpan<float>, ReadOnlySpan<float>> consume)
+    {
+        int rowSize = checked((int)NdArray<float>.ShapeSize(rowShape));
+        using var inputs = new PooledBuffer();
+        using var seeds = new PooledBuffer();
+        using var outputs = new PooledBuffer();
+        using var gradients = new PooledBuffer();
+        for (int start = 0; start < items; start += chunkRows)
+        {
+            int n = Math.Min(chunkRows, items - start);
+            var batch = inputs.Take(n * rowSize);
+            var seed = seeds.Take(n * outputSize);
+            Array.Clear(seed, 0, n * outputSize);
+            for (int i = 0; i < n; i++)
+            {
+                fill(start + i, batch.AsSpan(i * rowSize, rowSize));
+                seed[i * outputSize + targetOf(start + i)] = 1f;
+            }
+            int modelOutputSize = checked((int)NdArray<float>.ShapeSize(oracle.OutputRowShape(batch.AsSpan(0, rowSize), rowShape)));
+            if (modelOutputSize != outputSize)
+                throw new ArgumentException($"Output '{oracle.OutputName}' has {modelOutputSize} values per row; the seed was built for {outputSize}.");
+            var output = outputs.Take(n * outputSize);
+            var gradient = gradients.Take(n * rowSize);
+            oracle.ForwardBackwardInto(batch, [n, .. rowShape], seed, output.AsMemory(0, n * outputSize), gradient.AsMemory(0, n * rowSize));
+            for (int i = 0; i < n; i++) consume(start + i, gradient.AsSpan(i * rowSize, rowSize), output.AsSpan(i * outputSize, outputSize));
         }
     }
 

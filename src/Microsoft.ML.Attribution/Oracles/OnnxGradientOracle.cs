@@ -11,7 +11,7 @@ namespace Microsoft.ML.Attribution.Oracles;
 /// extended with its backward pass (built once per rule set and differentiated tensors as plain ONNX ops, cached
 /// with its ONNX Runtime session).
 /// </summary>
-public sealed class OnnxGradientOracle : IGradientOracle, Methods.IMemoryEstimate
+public sealed class OnnxGradientOracle : IGradientOracle, IBufferedOracle, Methods.IMemoryEstimate
 {
     private readonly object _gate = new();
     private readonly int[]? _rowShape;
@@ -141,6 +141,13 @@ public sealed class OnnxGradientOracle : IGradientOracle, Methods.IMemoryEstimat
     /// <summary>Forward pass feeding the other model inputs as well.</summary>
     internal NdArray<float> Forward(NdArray<float> inputs, IReadOnlyList<NamedInput> otherInputs)
     {
+        if (_outputRowShape is { } rowShape)
+        {
+            // Shape known: ONNX Runtime writes straight into the result array.
+            var result = new NdArray<float>([inputs.Rows, .. rowShape]);
+            ForwardSession.RunInto([NamedInput.Of(InputName, inputs), .. otherInputs], [new NamedOutput(OutputName, result.Data, result.Shape)]);
+            return AsRows(result, inputs.Rows);
+        }
         var output = ForwardSession.Run([NamedInput.Of(InputName, inputs), .. otherInputs], [OutputName])[0];
         lock (_gate) _outputRowShape ??= output.Shape.Length > 0 ? output.Shape[1..] : [];
         return AsRows(output, inputs.Rows);
@@ -154,9 +161,32 @@ public sealed class OnnxGradientOracle : IGradientOracle, Methods.IMemoryEstimat
         return (AsRows(results[0], inputs.Rows), results[1]);
     }
 
+    int[] IBufferedOracle.OutputRowShape(ReadOnlySpan<float> firstRow, int[] rowShape)
+    {
+        if (_outputRowShape is null) Forward(new NdArray<float>(firstRow.ToArray(), [1, .. rowShape]));
+        return _outputRowShape!;
+    }
+
+    void IBufferedOracle.ForwardInto(float[] inputs, int[] shape, Memory<float> outputs) =>
+        ForwardSession.RunInto([new NamedInput(InputName, inputs, shape)],
+            [new NamedOutput(OutputName, outputs, [shape[0], .. RequireOutputRowShape()])]);
+
+    void IBufferedOracle.ForwardBackwardInto(float[] inputs, int[] shape, float[] seed, Memory<float> outputs, Memory<float> gradients)
+    {
+        var (graph, session) = Entry(GradientRuleSet.Standard, [InputName], null);
+        int[] outputShape = [shape[0], .. RequireOutputRowShape()];
+        session.RunInto([new NamedInput(InputName, inputs, shape), new NamedInput(graph.SeedInput, seed, outputShape)],
+            [new NamedOutput(OutputName, outputs, outputShape), new NamedOutput(graph.GradientOutputs[0], gradients, shape)]);
+    }
+
+    private int[] RequireOutputRowShape() =>
+        _outputRowShape ?? throw new InvalidOperationException($"The shape of output '{OutputName}' is learnt from a first forward run; none has run yet.");
+
     /// <summary>
     /// Runs a gradient graph of this oracle on <c>[n, …]</c> rows with a seed of <c>[n, outputs per row]</c> values
-    /// (reshaped to the output's own shape), returning the named outputs (forward tensors or gradients).
+    /// (reshaped to the output's own shape), returning the named outputs (forward tensors or gradients). Outputs whose
+    /// shapes are known before the run (the explained output, gradients of the input) are written by ONNX Runtime
+    /// straight into the returned arrays.
     /// </summary>
     internal NdArray<float>[] Run(GradientGraph graph, NdArray<float> inputs, NdArray<float> seed, IReadOnlyList<string> outputs,
         IReadOnlyList<NamedInput>? otherInputs = null)
@@ -168,7 +198,17 @@ public sealed class OnnxGradientOracle : IGradientOracle, Methods.IMemoryEstimat
         int[] seedShape = [inputs.Rows, .. _outputRowShape!];
         if (NdArray<float>.ShapeSize(seedShape) != seed.Length)
             throw new ArgumentException($"Seed of {seed.Length} values does not match output '{OutputName}' shaped {NdArray<float>.FormatShape(seedShape)}.");
-        return session.Run([NamedInput.Of(InputName, inputs), new NamedInput(graph.SeedInput, seed.Data, seedShape), .. otherInputs], outputs);
+        List<NamedInput> feeds = [NamedInput.Of(InputName, inputs), new NamedInput(graph.SeedInput, seed.Data, seedShape), .. otherInputs];
+        int wrtInput = graph.Wrt.ToList().IndexOf(InputName);
+        int[]? KnownShape(string name) =>
+            name == OutputName ? seedShape : wrtInput >= 0 && name == graph.GradientOutputs[wrtInput] ? inputs.Shape : null;
+        if (outputs.All(o => KnownShape(o) is not null))
+        {
+            var results = outputs.Select(o => new NdArray<float>(KnownShape(o)!)).ToArray();
+            session.RunInto(feeds, outputs.Select((o, k) => new NamedOutput(o, results[k].Data, results[k].Shape)).ToList());
+            return results;
+        }
+        return session.Run(feeds, outputs);
     }
 
     /// <summary>The shape of one row of the explained output, learnt from a forward run of <paramref name="sample"/>'s first row if needed.</summary>

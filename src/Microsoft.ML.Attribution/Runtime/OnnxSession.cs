@@ -6,9 +6,16 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace Microsoft.ML.Attribution.Runtime;
 
-/// <summary>A model input for one run: managed memory handed to ONNX Runtime without copying.</summary>
+/// <summary>
+/// A model input for one run: managed memory handed to ONNX Runtime without copying (pinned for the run). The tensor
+/// starts at <see cref="Offset"/> in <see cref="Data"/>, which may be longer than the shape needs (a chunk of a larger
+/// array, or a pooled buffer).
+/// </summary>
 internal readonly record struct NamedInput(string Name, Array Data, int[] Shape)
 {
+    /// <summary>Index of the tensor's first element in <see cref="Data"/>.</summary>
+    public int Offset { get; init; }
+
     public static NamedInput Of(string name, NdArray<float> array) => new(name, array.Data, array.Shape);
 
     public static NamedInput Of(string name, NdArray<long> array) => new(name, array.Data, array.Shape);
@@ -16,16 +23,27 @@ internal readonly record struct NamedInput(string Name, Array Data, int[] Shape)
     internal OrtValue ToOrtValue()
     {
         var shape = Shape.Select(d => (long)d).ToArray();
+        int size = checked((int)NdArray<float>.ShapeSize(Shape));
+        if (Offset < 0 || Offset + size > Data.Length)
+            throw new ArgumentException($"Input '{Name}' shaped {NdArray<float>.FormatShape(Shape)} needs {size} values from offset {Offset}; its buffer holds {Data.Length}.");
+        var cpu = OrtMemoryInfo.DefaultInstance;
         return Data switch
         {
-            float[] f => OrtValue.CreateTensorValueFromMemory(f, shape),
-            long[] l => OrtValue.CreateTensorValueFromMemory(l, shape),
-            double[] d => OrtValue.CreateTensorValueFromMemory(d, shape),
-            int[] i => OrtValue.CreateTensorValueFromMemory(i, shape),
+            float[] f => OrtValue.CreateTensorValueFromMemory(cpu, new Memory<float>(f, Offset, size), shape),
+            long[] l => OrtValue.CreateTensorValueFromMemory(cpu, new Memory<long>(l, Offset, size), shape),
+            double[] d => OrtValue.CreateTensorValueFromMemory(cpu, new Memory<double>(d, Offset, size), shape),
+            int[] i => OrtValue.CreateTensorValueFromMemory(cpu, new Memory<int>(i, Offset, size), shape),
             _ => throw new NotSupportedException($"Input '{Name}' has element type {Data.GetType().GetElementType()?.Name}; use float, double, long or int."),
         };
     }
 }
+
+/// <summary>
+/// A caller-owned destination for one float output of a run: ONNX Runtime writes the tensor straight into
+/// <see cref="Memory"/> (no allocation by ONNX Runtime, no copy afterwards). The memory may be a slice of a buffer that
+/// is reused chunk after chunk.
+/// </summary>
+internal readonly record struct NamedOutput(string Name, Memory<float> Memory, int[] Shape);
 
 /// <summary>
 /// One ONNX Runtime inference session over model bytes, created with the provider the options ask for (CUDA only when
@@ -71,6 +89,13 @@ internal sealed class OnnxSession
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
+        if (options.ProfilePrefix is { } prefix)
+        {
+            int n = Interlocked.Increment(ref _profiled);
+            sessionOptions.EnableProfiling = true;
+            sessionOptions.ProfileOutputPathPrefix = $"{prefix}_{n}";
+            sessionOptions.OptimizedModelFilePath = $"{prefix}_{n}.onnx";
+        }
         if (options.IntraOpThreads > 0) sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
         if (options.InterOpThreads > 0) sessionOptions.InterOpNumThreads = options.InterOpThreads;
         var device = ExecutionDevice.Cpu;
@@ -105,12 +130,66 @@ internal sealed class OnnxSession
         }
     }
 
+    private static int _profiled;
+
+    /// <summary>Ends profiling of every cached session made with <paramref name="options"/>; returns the profile files.</summary>
+    internal static IReadOnlyList<string> EndProfiling(RuntimeOptions options) =>
+        Cache.Where(e => e.Key.Item2 == options && e.Value.IsValueCreated).Select(e => e.Value.Value.Session.EndProfiling()).ToList();
+
     private static void LogOnce(Action<string>? log, string message)
     {
         if (LoggedOnce.TryAdd((log, message), true)) log?.Invoke(message);
     }
 
-    /// <summary>Runs the model and copies the requested float outputs out.</summary>
+    private readonly ConcurrentBag<OrtIoBinding> _bindings = new();
+
+    /// <summary>
+    /// Runs the model through an I/O binding: inputs are bound from managed memory (on CUDA, ONNX Runtime copies them to
+    /// the device inside the run), and every output is written into its caller-owned <see cref="NamedOutput.Memory"/>
+    /// (on CUDA, copied back from the device into it). Bindings are pooled per session and reused run after run.
+    /// </summary>
+    /// <exception cref="ArgumentException">A destination is smaller than its shape needs.</exception>
+    /// <exception cref="InvalidOperationException">ONNX Runtime failed, e.g. an output's real shape differs from the bound one.</exception>
+    public void RunInto(IReadOnlyList<NamedInput> inputs, IReadOnlyList<NamedOutput> outputs)
+    {
+        var values = new List<OrtValue>(inputs.Count + outputs.Count);
+        if (!_bindings.TryTake(out var binding)) binding = Session.CreateIoBinding();
+        try
+        {
+            foreach (var input in inputs)
+            {
+                var value = input.ToOrtValue();
+                values.Add(value);
+                binding.BindInput(input.Name, value);
+            }
+            foreach (var output in outputs)
+            {
+                long size = NdArray<float>.ShapeSize(output.Shape);
+                if (size > output.Memory.Length)
+                    throw new ArgumentException($"Output '{output.Name}' shaped {NdArray<float>.FormatShape(output.Shape)} needs {size} values; its destination holds {output.Memory.Length}.");
+                var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, output.Memory[..(int)size], output.Shape.Select(d => (long)d).ToArray());
+                values.Add(value);
+                binding.BindOutput(output.Name, value);
+            }
+            using var runOptions = new RunOptions();
+            Session.RunWithBinding(runOptions, binding);
+            if (Device != ExecutionDevice.Cpu) binding.SynchronizeBoundOutputs();
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new InvalidOperationException($"ONNX Runtime failed with outputs bound as " +
+                $"{string.Join(", ", outputs.Select(o => $"'{o.Name}' {NdArray<float>.FormatShape(o.Shape)}"))}: {e.Message}", e);
+        }
+        finally
+        {
+            binding.ClearBoundInputs();
+            binding.ClearBoundOutputs();
+            _bindings.Add(binding);
+            foreach (var v in values) v.Dispose();
+        }
+    }
+
+    /// <summary>Runs the model and copies the requested float outputs out (for outputs whose shapes are not known before the run).</summary>
     public NdArray<float>[] Run(IReadOnlyList<NamedInput> inputs, IReadOnlyList<string> outputs)
     {
         var values = new List<OrtValue>(inputs.Count);

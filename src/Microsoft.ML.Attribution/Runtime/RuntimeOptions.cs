@@ -31,6 +31,12 @@ public sealed record RuntimeOptions
     /// </summary>
     public Action<string>? Log { get; init; }
 
+    /// <summary>
+    /// When set, ONNX Runtime profiles every session made with these options into <c>{prefix}_*.json</c> (for
+    /// diagnosis; see <see cref="OnnxSession.EndProfiling"/>) and writes each optimized graph to <c>{prefix}_*.onnx</c>.
+    /// </summary>
+    internal string? ProfilePrefix { get; init; }
+
     /// <summary>CPU, ONNX Runtime's default threading.</summary>
     public static RuntimeOptions Default { get; } = new();
 

@@ -58,12 +58,13 @@ internal static class ElementwiseRules
         return [c.ReduceToShapeOf(da, shape, n.Input[0]), c.ReduceToShapeOf(db, shape, n.Input[1])];
     }
 
-    // ReLU'(0) = 0, as in PyTorch (and so in Captum).
+    // ReLU'(0) = 0, as in PyTorch (and so in Captum). The mask reads the output (y > 0 exactly where x > 0), as PyTorch
+    // does: the pre-activation then stays internal, so ONNX Runtime can still fuse Conv(+Add)+Relu in the forward pass.
     private static string?[] Relu(GradientContext c, NodeProto n, string?[] g)
     {
-        var x = n.Input[0];
-        int type = c.ElemTypeOf(x);
-        var positive = c.Mask(c.Emit("Greater", [x, c.Scalar(0, type)]), type);
+        var y = n.Output[0];
+        int type = c.ElemTypeOf(y);
+        var positive = c.Mask(c.Emit("Greater", [y, c.Scalar(0, type)]), type);
         return [c.Mul(g[0]!, positive)];
     }
 
