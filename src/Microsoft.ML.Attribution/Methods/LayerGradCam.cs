@@ -40,35 +40,53 @@ public sealed class LayerGradCam
 
     private AttributionResult Run(InputRows rows, Target? target, bool attributeToLayerInput, bool relu, bool summation, int? internalBatchSize)
     {
-        var (gradients, activations, targets) = LayerGradientsAtInputs.Compute(_oracle, rows, target, attributeToLayerInput, internalBatchSize);
-        var shape = activations.Shape;
-        if (shape.Length < 2)
-            throw new ArgumentException($"Grad-CAM needs a layer with a channel axis; '{_oracle.Resolve(attributeToLayerInput)}' is shaped {activations.ShapeText}.");
-        int n = shape[0], channels = shape[1];
-        int spatial = (int)NdArray<float>.ShapeSize(shape.AsSpan(2));
-        var result = summation ? new NdArray<float>([n, 1, .. shape[2..]]) : new NdArray<float>(shape);
-        for (int r = 0; r < n; r++)
+        if ((target ?? Target.Predicted).Explicit(rows.Rows) is { } known)
         {
-            var g = gradients.Row(r);
-            var a = activations.Row(r);
-            var map = result.Row(r);
-            for (int c = 0; c < channels; c++)
+            // Targets known up front: each row's map is made from the chunk's activations and gradients as they arrive,
+            // without gathering the layer's activations and gradients for all rows.
+            _oracle.Validate(rows);
+            string layer = _oracle.Resolve(attributeToLayerInput);
+            NdArray<float>? maps = null;
+            int[] layerShape = [];
+            _oracle.LayerGradients(layer, InputSource.Rows(rows), rows.Rows, _oracle.ChunkRows(internalBatchSize, rows.RowSize), r => known[r],
+                (r, _, activation, gradient) => Map(gradient, activation, maps!.Row(r), layerShape, relu, summation),
+                shape => maps = MapsFor(rows.Rows, layerShape = RequireChannels(shape, layer), summation));
+            return new AttributionResult(maps ?? new NdArray<float>(0, 1), known);
+        }
+        var (gradients, activations, targets) = LayerGradientsAtInputs.Compute(_oracle, rows, target, attributeToLayerInput, internalBatchSize);
+        var rowShape = RequireChannels(activations.RowShape, _oracle.Resolve(attributeToLayerInput));
+        var result = MapsFor(activations.Rows, rowShape, summation);
+        for (int r = 0; r < activations.Rows; r++) Map(gradients.Row(r), activations.Row(r), result.Row(r), rowShape, relu, summation);
+        return new AttributionResult(result, targets);
+    }
+
+    private static int[] RequireChannels(int[] rowShape, string layer) => rowShape.Length >= 1 ? rowShape :
+        throw new ArgumentException($"Grad-CAM needs a layer with a channel axis; '{layer}' is shaped {NdArray<float>.FormatShape([-1, .. rowShape])}.");
+
+    private static NdArray<float> MapsFor(int rows, int[] layerRowShape, bool summation) =>
+        summation ? new NdArray<float>([rows, 1, .. layerRowShape[1..]]) : new NdArray<float>([rows, .. layerRowShape]);
+
+    // One row: channel weights are the spatial means of the gradient; the map is their weighted sum of activations
+    // (or, without summation, each channel's weighted activations); optionally passed through ReLU.
+    private static void Map(ReadOnlySpan<float> g, ReadOnlySpan<float> a, Span<float> map, int[] layerRowShape, bool relu, bool summation)
+    {
+        int channels = layerRowShape[0];
+        int spatial = (int)NdArray<float>.ShapeSize(layerRowShape.AsSpan(1));
+        for (int c = 0; c < channels; c++)
+        {
+            double weight = 0;
+            for (int s = 0; s < spatial; s++) weight += g[c * spatial + s];
+            weight /= spatial;
+            for (int s = 0; s < spatial; s++)
             {
-                double weight = 0;
-                for (int s = 0; s < spatial; s++) weight += g[c * spatial + s];
-                weight /= spatial;
-                for (int s = 0; s < spatial; s++)
-                {
-                    float v = (float)(weight * a[c * spatial + s]);
-                    if (summation) map[s] += v;
-                    else map[c * spatial + s] = v;
-                }
-            }
-            if (relu)
-            {
-                for (int i = 0; i < map.Length; i++) map[i] = Math.Max(0, map[i]);
+                float v = (float)(weight * a[c * spatial + s]);
+                if (summation) map[s] += v;
+                else map[c * spatial + s] = v;
             }
         }
-        return new AttributionResult(result, targets);
+        if (relu)
+        {
+            for (int i = 0; i < map.Length; i++) map[i] = Math.Max(0, map[i]);
+        }
     }
 }

@@ -59,19 +59,21 @@ internal abstract class InputSource
     public abstract NamedInput Chunk(string name, int start, int count);
 
     /// <summary>Item i is row <paramref name="rowOf"/>(i) of <paramref name="rows"/>.</summary>
-    public static InputSource Rows(InputRows rows, Func<int, int>? rowOf = null) => new RowSource(rows, rowOf ?? (i => i));
+    public static InputSource Rows(InputRows rows, Func<int, int>? rowOf = null) => new RowSource(rows, rowOf);
 
     /// <summary>Item r·steps + k is baseline_r + α_k (x_r − baseline_r): Captum's scaled features along the straight path.</summary>
     public static InputSource Path(NdArray<float> inputs, NdArray<float> baselines, double[] alphas) =>
         new PathSource(inputs, baselines, alphas);
 
-    private sealed class RowSource(InputRows rows, Func<int, int> rowOf) : InputSource
+    private sealed class RowSource(InputRows rows, Func<int, int>? rowOf) : InputSource
     {
         public override int[] RowShape => rows.RowShape;
 
         public override NamedInput Chunk(string name, int start, int count)
         {
             int size = rows.RowSize;
+            // Consecutive rows: the chunk is a window on the caller's array, handed to ONNX Runtime without a copy.
+            if (rowOf is null) return new NamedInput(name, rows.Data, [count, .. rows.RowShape]) { Offset = start * size };
             var data = Array.CreateInstance(rows.Data.GetType().GetElementType()!, count * size);
             for (int i = 0; i < count; i++) Array.Copy(rows.Data, rowOf(start + i) * size, data, i * size, size);
             return new NamedInput(name, data, [count, .. rows.RowShape]);

@@ -158,32 +158,89 @@ public sealed class OnnxLayerOracle
         })).Value;
         var data = new float[tensors.Count][];
         var shapes = new int[tensors.Count][];
+        using var scratch = new Scratch(tensors.Count);
         for (int start = 0; start < items; start += chunkRows)
         {
             int n = Math.Min(chunkRows, items - start);
-            var results = entry.Session.Run([source.Chunk(InputName, start, n)], tensors);
-            for (int t = 0; t < tensors.Count; t++)
+            var feeds = new[] { source.Chunk(InputName, start, n) };
+            var results = RunChunk(entry.Session, feeds, tensors, source.RowShape, n, scratch, (t, rowShape) =>
             {
-                var result = results[t];
-                RequireBatchAxis(result, tensors[t], n);
+                // Once shapes are known, every chunk is written by ONNX Runtime straight into the result arrays.
                 if (data[t] is null)
                 {
-                    shapes[t] = [items, .. result.Shape[1..]];
-                    data[t] = new float[(long)items * (result.Length / n)];
+                    shapes[t] = [items, .. rowShape];
+                    data[t] = new float[(long)items * NdArray<float>.ShapeSize(rowShape)];
                 }
-                result.Data.CopyTo(data[t], (long)start * (result.Length / n));
+                int size = (int)NdArray<float>.ShapeSize(rowShape);
+                return data[t].AsMemory(start * size, n * size);
+            });
+            for (int t = 0; t < tensors.Count; t++)
+            {
+                int size = results[t].Length / Math.Max(1, n);
+                if (data[t] is null)
+                {
+                    shapes[t] = [items, .. RowShape(tensors[t], source.RowShape)!];
+                    data[t] = new float[(long)items * size];
+                }
+                if (!results[t].Span.Overlaps(data[t])) results[t].Span.CopyTo(data[t].AsSpan(start * size, n * size));
             }
-            if (tensors.Contains(OutputName)) _outputRowShape ??= results[tensors.ToList().IndexOf(OutputName)].Shape[1..];
+            if (tensors.Contains(OutputName)) _outputRowShape ??= RowShape(OutputName, source.RowShape);
         }
         if (items == 0) return tensors.Select(_ => new NdArray<float>(0, 0)).ToArray();
         return data.Select((d, t) => new NdArray<float>(d, shapes[t])).ToArray();
     }
 
     /// <summary>
-    /// Forward and backward at the items of <paramref name="source"/>: for each item, the output row, the layer's
-    /// activation and the gradient of output element <paramref name="targetOf"/>(item) with respect to the layer.
-    /// Items are consumed in order.
+    /// Runs one chunk of <paramref name="n"/> rows. When the row shapes of all outputs are known (learnt from an earlier
+    /// run with inputs of the same row shape), ONNX Runtime writes each output into the memory <paramref name="into"/>
+    /// returns for it, or into the reusable <paramref name="scratch"/> buffers; otherwise the outputs are copied out of
+    /// ONNX Runtime once and their row shapes recorded.
     /// </summary>
+    private ReadOnlyMemory<float>[] RunChunk(OnnxSession session, IReadOnlyList<NamedInput> feeds, IReadOnlyList<string> outputs,
+        int[] inputRowShape, int n, Scratch scratch, Func<int, int[], Memory<float>?>? into = null)
+    {
+        var rowShapes = outputs.Select(o => RowShape(o, inputRowShape)).ToArray();
+        if (rowShapes.All(r => r is not null))
+        {
+            var memories = new Memory<float>[outputs.Count];
+            var bound = new NamedOutput[outputs.Count];
+            for (int t = 0; t < outputs.Count; t++)
+            {
+                int size = checked(n * (int)NdArray<float>.ShapeSize(rowShapes[t]!));
+                memories[t] = into?.Invoke(t, rowShapes[t]!) ?? scratch[t].Take(size).AsMemory(0, size);
+                bound[t] = new NamedOutput(outputs[t], memories[t], [n, .. rowShapes[t]!]);
+            }
+            session.RunInto(feeds, bound);
+            return memories.Select(m => (ReadOnlyMemory<float>)m).ToArray();
+        }
+        var results = session.Run(feeds, outputs);
+        for (int t = 0; t < outputs.Count; t++)
+        {
+            RequireBatchAxis(results[t], outputs[t], n);
+            _rowShapes[(outputs[t], NdArray<float>.FormatShape(inputRowShape))] = results[t].Shape[1..];
+        }
+        return results.Select(r => (ReadOnlyMemory<float>)r.Data).ToArray();
+    }
+
+    /// <summary>The row shape of <paramref name="tensor"/> for inputs of <paramref name="inputRowShape"/>, once a run has shown it.</summary>
+    private int[]? RowShape(string tensor, int[] inputRowShape) =>
+        _rowShapes.GetValueOrDefault((tensor, NdArray<float>.FormatShape(inputRowShape)));
+
+    private readonly ConcurrentDictionary<(string Tensor, string InputRowShape), int[]> _rowShapes = new();
+
+    /// <summary>One reusable output buffer per output of a chunked run.</summary>
+    private sealed class Scratch(int count) : IDisposable
+    {
+        private readonly PooledBuffer[] _buffers = Enumerable.Range(0, count).Select(_ => new PooledBuffer()).ToArray();
+
+        public PooledBuffer this[int output] => _buffers[output];
+
+        public void Dispose()
+        {
+            foreach (var b in _buffers) b.Dispose();
+        }
+    }
+
     internal void LayerGradients(string layer, InputSource source, int items, int chunkRows, Func<int, int> targetOf,
         Action<int, ReadOnlySpan<float>, ReadOnlySpan<float>, ReadOnlySpan<float>> consume, Action<int[]>? layerRowShape = null)
     {
@@ -194,28 +251,25 @@ public sealed class OnnxLayerOracle
         var graph = entry.Graph!;
         string[] outputs = [OutputName, layer, graph.GradientOutputs[0]];
         EnsureOutputShape(source);
+        using var scratch = new Scratch(outputs.Length);
         for (int start = 0; start < items; start += chunkRows)
         {
             int n = Math.Min(chunkRows, items - start);
             var seed = Seed(n, start, targetOf);
-            var results = entry.Session.Run([source.Chunk(InputName, start, n), new NamedInput(graph.SeedInput, seed.Data, seed.Shape)], outputs);
-            for (int t = 0; t < 3; t++) RequireBatchAxis(results[t], outputs[t], n);
-            if (start == 0) layerRowShape?.Invoke(results[1].Shape[1..]);
+            var results = RunChunk(entry.Session, [source.Chunk(InputName, start, n), new NamedInput(graph.SeedInput, seed.Data, seed.Shape)],
+                outputs, source.RowShape, n, scratch);
+            if (start == 0) layerRowShape?.Invoke(RowShape(layer, source.RowShape)!);
             int o = results[0].Length / n, a = results[1].Length / n;
+            var output = results[0].Span;
+            var activation = results[1].Span;
+            var gradient = results[2].Span;
             for (int i = 0; i < n; i++)
             {
-                consume(start + i, results[0].Data.AsSpan(i * o, o), results[1].Data.AsSpan(i * a, a), results[2].Data.AsSpan(i * a, a));
+                consume(start + i, output.Slice(i * o, o), activation.Slice(i * a, a), gradient.Slice(i * a, a));
             }
         }
     }
 
-    /// <summary>
-    /// Gradients of the output with respect to the layer when the layer's VALUES are given: the graph is cut at the
-    /// layer, <paramref name="fillLayer"/> writes item i's layer values, and whatever else the remaining graph reads
-    /// from the model input (a skip connection, token ids feeding a mask or positions) is fed with row
-    /// <paramref name="rowOf"/>(i) of <paramref name="originals"/>. Items are consumed in order with their output row
-    /// and layer gradient.
-    /// </summary>
     internal void CutGradients(string layer, int[] layerRowShape, InputRows originals, Func<int, int> rowOf, int items, int chunkRows,
         Action<int, Span<float>> fillLayer, Func<int, int> targetOf, Action<int, ReadOnlySpan<float>, ReadOnlySpan<float>> consume)
     {
@@ -233,10 +287,12 @@ public sealed class OnnxLayerOracle
         EnsureOutputShape(InputSource.Rows(originals));
         int layerSize = (int)NdArray<float>.ShapeSize(layerRowShape);
         string[] outputs = [OutputName, graph.GradientOutputs[0]];
+        using var layerValues = new PooledBuffer();
+        using var scratch = new Scratch(outputs.Length);
         for (int start = 0; start < items; start += chunkRows)
         {
             int n = Math.Min(chunkRows, items - start);
-            var values = new float[n * layerSize];
+            var values = layerValues.Take(n * layerSize);
             for (int i = 0; i < n; i++) fillLayer(start + i, values.AsSpan(i * layerSize, layerSize));
             var seed = Seed(n, start, targetOf);
             var feeds = new List<NamedInput>
@@ -245,18 +301,17 @@ public sealed class OnnxLayerOracle
                 new(graph.SeedInput, seed.Data, seed.Shape),
             };
             if (needsInput) feeds.Add(originalSource.Chunk(InputName, start, n));
-            var results = entry.Session.Run(feeds, outputs);
-            for (int t = 0; t < 2; t++) RequireBatchAxis(results[t], outputs[t], n);
-            int o = results[0].Length / n;
+            // Both shapes are known: the output's (EnsureOutputShape) and the gradient's (the layer's).
+            int o = (int)NdArray<float>.ShapeSize(_outputRowShape!);
+            var output = scratch[0].Take(n * o).AsMemory(0, n * o);
+            var gradient = scratch[1].Take(n * layerSize).AsMemory(0, n * layerSize);
+            entry.Session.RunInto(feeds, [new NamedOutput(OutputName, output, [n, .. _outputRowShape!]),
+                new NamedOutput(graph.GradientOutputs[0], gradient, [n, .. layerRowShape])]);
             for (int i = 0; i < n; i++)
-                consume(start + i, results[0].Data.AsSpan(i * o, o), results[1].Data.AsSpan(i * layerSize, layerSize));
+                consume(start + i, output.Span.Slice(i * o, o), gradient.Span.Slice(i * layerSize, layerSize));
         }
     }
 
-    /// <summary>
-    /// Gradient of one layer element (flat index <paramref name="neuron"/> within a row) with respect to the model input,
-    /// at the items of <paramref name="source"/>; items consumed in order.
-    /// </summary>
     internal void NeuronInputGradients(string layer, int[] layerRowShape, int neuron, InputSource source, int items, int chunkRows,
         Action<int, ReadOnlySpan<float>> consume)
     {
@@ -268,16 +323,19 @@ public sealed class OnnxLayerOracle
         var entry = GradientEntry("neuron|" + layer, () =>
             GradientGraphBuilder.Build(Full.WithOutputs([layer]), layer, [InputName], GradientRuleSet.Standard));
         var graph = entry.Graph!;
+        using var scratch = new Scratch(1);
         for (int start = 0; start < items; start += chunkRows)
         {
             int n = Math.Min(chunkRows, items - start);
             var seed = new float[n * layerSize];
             for (int i = 0; i < n; i++) seed[i * layerSize + neuron] = 1f;
-            var results = entry.Session.Run([source.Chunk(InputName, start, n), new NamedInput(graph.SeedInput, seed, [n, .. layerRowShape])],
-                [graph.GradientOutputs[0]]);
-            RequireBatchAxis(results[0], graph.GradientOutputs[0], n);
+            // The gradient is shaped like the input rows.
+            _rowShapes.TryAdd((graph.GradientOutputs[0], NdArray<float>.FormatShape(source.RowShape)), source.RowShape);
+            var results = RunChunk(entry.Session, [source.Chunk(InputName, start, n), new NamedInput(graph.SeedInput, seed, [n, .. layerRowShape])],
+                [graph.GradientOutputs[0]], source.RowShape, n, scratch);
             int g = results[0].Length / n;
-            for (int i = 0; i < n; i++) consume(start + i, results[0].Data.AsSpan(i * g, g));
+            var gradient = results[0].Span;
+            for (int i = 0; i < n; i++) consume(start + i, gradient.Slice(i * g, g));
         }
     }
 
