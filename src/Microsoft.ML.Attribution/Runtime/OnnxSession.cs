@@ -55,10 +55,11 @@ internal sealed class OnnxSession
     private static readonly ConcurrentDictionary<(string, RuntimeOptions), Lazy<OnnxSession>> Cache = new();
     private static readonly ConcurrentDictionary<(Action<string>?, string), bool> LoggedOnce = new();
 
-    private OnnxSession(InferenceSession session, ExecutionDevice device)
+    private OnnxSession(InferenceSession session, ExecutionDevice device, RuntimeOptions options)
     {
         Session = session;
         Device = device;
+        _options = options;
         InputNames = session.InputMetadata.Keys.ToList();
         OutputNames = session.OutputMetadata.Keys.ToList();
     }
@@ -122,7 +123,7 @@ internal sealed class OnnxSession
         }
         try
         {
-            return new OnnxSession(new InferenceSession(model, sessionOptions), device);
+            return new OnnxSession(new InferenceSession(model, sessionOptions), device, options);
         }
         catch (OnnxRuntimeException e)
         {
@@ -141,39 +142,66 @@ internal sealed class OnnxSession
         if (LoggedOnce.TryAdd((log, message), true)) log?.Invoke(message);
     }
 
-    private readonly ConcurrentBag<OrtIoBinding> _bindings = new();
+    private readonly RuntimeOptions _options;
+    private readonly ConcurrentBag<RunContext> _contexts = new();
+
+    /// <summary>Whether bound inputs and outputs go through <see cref="StagingBuffers"/> (always on CUDA).</summary>
+    public bool Stages => Device == ExecutionDevice.Cuda || _options.Stage;
+
+    /// <summary>An I/O binding and, when the session stages, its reusable staging tensors: one per concurrent run.</summary>
+    private sealed class RunContext(OrtIoBinding binding, StagingBuffers? staging)
+    {
+        public OrtIoBinding Binding { get; } = binding;
+
+        public StagingBuffers? Staging { get; } = staging;
+    }
 
     /// <summary>
-    /// Runs the model through an I/O binding: inputs are bound from managed memory (on CUDA, ONNX Runtime copies them to
-    /// the device inside the run), and every output is written into its caller-owned <see cref="NamedOutput.Memory"/>
-    /// (on CUDA, copied back from the device into it). Bindings are pooled per session and reused run after run.
+    /// Runs the model through an I/O binding and writes every output into its caller-owned
+    /// <see cref="NamedOutput.Memory"/>. On the CPU, inputs and outputs are bound straight to the managed memory (no
+    /// copies). When the session stages (CUDA), inputs are copied into reusable page-locked tensors that the device reads
+    /// by DMA, and outputs come back the same way. Bindings and staging tensors are pooled per session and reused run
+    /// after run (one set per concurrent caller).
     /// </summary>
     /// <exception cref="ArgumentException">A destination is smaller than its shape needs.</exception>
     /// <exception cref="InvalidOperationException">ONNX Runtime failed, e.g. an output's real shape differs from the bound one.</exception>
     public void RunInto(IReadOnlyList<NamedInput> inputs, IReadOnlyList<NamedOutput> outputs)
     {
-        var values = new List<OrtValue>(inputs.Count + outputs.Count);
-        if (!_bindings.TryTake(out var binding)) binding = Session.CreateIoBinding();
+        foreach (var output in outputs)
+        {
+            long size = NdArray<float>.ShapeSize(output.Shape);
+            if (size > output.Memory.Length)
+                throw new ArgumentException($"Output '{output.Name}' shaped {NdArray<float>.FormatShape(output.Shape)} needs {size} values; its destination holds {output.Memory.Length}.");
+        }
+        var context = _contexts.TryTake(out var pooled) ? pooled
+            : new RunContext(Session.CreateIoBinding(), Stages ? StagingBuffers.For(Session, Device, _options.CudaDeviceId) : null);
+        var binding = context.Binding;
+        var owned = new List<OrtValue>(context.Staging is null ? inputs.Count + outputs.Count : 0);
         try
         {
             foreach (var input in inputs)
             {
-                var value = input.ToOrtValue();
-                values.Add(value);
+                var value = context.Staging?.Input(input) ?? input.ToOrtValue();
+                if (context.Staging is null) owned.Add(value);
                 binding.BindInput(input.Name, value);
             }
-            foreach (var output in outputs)
+            var staged = new OrtValue[outputs.Count];
+            for (int k = 0; k < outputs.Count; k++)
             {
-                long size = NdArray<float>.ShapeSize(output.Shape);
-                if (size > output.Memory.Length)
-                    throw new ArgumentException($"Output '{output.Name}' shaped {NdArray<float>.FormatShape(output.Shape)} needs {size} values; its destination holds {output.Memory.Length}.");
-                var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, output.Memory[..(int)size], output.Shape.Select(d => (long)d).ToArray());
-                values.Add(value);
+                var output = outputs[k];
+                var value = context.Staging?.Output(output) ?? OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance,
+                    output.Memory[..(int)NdArray<float>.ShapeSize(output.Shape)], output.Shape.Select(d => (long)d).ToArray());
+                if (context.Staging is null) owned.Add(value);
+                staged[k] = value;
                 binding.BindOutput(output.Name, value);
             }
             using var runOptions = new RunOptions();
             Session.RunWithBinding(runOptions, binding);
             if (Device != ExecutionDevice.Cpu) binding.SynchronizeBoundOutputs();
+            if (context.Staging is not null)
+            {
+                for (int k = 0; k < outputs.Count; k++) StagingBuffers.CopyOut(staged[k], outputs[k]);
+            }
         }
         catch (OnnxRuntimeException e)
         {
@@ -184,8 +212,8 @@ internal sealed class OnnxSession
         {
             binding.ClearBoundInputs();
             binding.ClearBoundOutputs();
-            _bindings.Add(binding);
-            foreach (var v in values) v.Dispose();
+            _contexts.Add(context);
+            foreach (var v in owned) v.Dispose();
         }
     }
 

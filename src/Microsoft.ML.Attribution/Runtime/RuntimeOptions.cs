@@ -37,6 +37,13 @@ public sealed record RuntimeOptions
     /// </summary>
     internal string? ProfilePrefix { get; init; }
 
+    /// <summary>
+    /// Route bound inputs and outputs through reusable ONNX Runtime-allocated tensors (<see cref="StagingBuffers"/>)
+    /// even on the CPU, where managed memory is otherwise bound without copies. CUDA sessions always stage (through
+    /// page-locked memory); this switch lets the same path be tested on machines without a GPU.
+    /// </summary>
+    internal bool Stage { get; init; }
+
     /// <summary>CPU, ONNX Runtime's default threading.</summary>
     public static RuntimeOptions Default { get; } = new();
 
