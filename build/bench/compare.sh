@@ -9,5 +9,9 @@ cd "$(dirname "$0")/../.."
 /usr/bin/python3 build/bench/models.py >/dev/null
 /usr/bin/python3 build/bench/captum_bench.py
 dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- --filter '*ComparisonBenchmarks*' \
-  --job short --exporters json --artifacts build/bench/artifacts >/dev/null
+  --warmupCount 3 --iterationCount 15 --launchCount 1 --exporters json --artifacts build/bench/artifacts >/dev/null
+mkdir -p build/bench/artifacts
+for rows in 10000 100000; do
+  dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- memory "$rows"
+done > build/bench/artifacts/memory.txt
 /usr/bin/python3 build/bench/compare_report.py
