@@ -10,6 +10,8 @@ cd "$(dirname "$0")/../.."
 /usr/bin/python3 build/bench/captum_bench.py
 dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- --filter '*ComparisonBenchmarks*' \
   --warmupCount 3 --iterationCount 15 --launchCount 1 --exporters json --artifacts build/bench/artifacts >/dev/null
+dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- --filter '*ScalingBenchmarks*' \
+  --warmupCount 2 --iterationCount 7 --launchCount 1 --exporters json --artifacts build/bench/artifacts >/dev/null
 mkdir -p build/bench/artifacts
 for rows in 10000 100000; do
   dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- memory "$rows"

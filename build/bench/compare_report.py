@@ -47,6 +47,17 @@ for key, title in WORKLOADS:
     c, o = captum["seconds"].get(key), ours.get(key)
     ratio = f"{c / o:.1f}×" if c and o else "n/a"
     lines.append(f"| {title} | {ms(c)} | {ms(o)} | {ratio} | {ms(captum_min.get(key))} | {ms(ours_min.get(key))} |")
+scaling = sorted(glob.glob(os.path.join(HERE, "artifacts", "results", "*ScalingBenchmarks*-report-full-compressed.json")))
+if scaling:
+    runs = [b for b in json.load(open(scaling[-1]))["Benchmarks"] if b.get("Statistics")]
+    threads = sorted({int(b["Parameters"].split("=")[1]) for b in runs})
+    lines += ["", "Scaling with ONNX Runtime's intra-op threads (BenchmarkDotNet median, ms; cores on this machine: "
+              f"{os.cpu_count()}):", "", "| workload | " + " | ".join(f"{t} thread{'s' if t > 1 else ''}" for t in threads) + " |",
+              "|---|" + "---:|" * len(threads)]
+    for method in sorted({b["Method"] for b in runs}):
+        cells = [next((f"{b['Statistics']['Median'] / 1e6:.1f}" for b in runs
+                       if b["Method"] == method and b["Parameters"] == f"Threads={t}"), "n/a") for t in threads]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
 memory = os.path.join(HERE, "artifacts", "memory.txt")
 if os.path.exists(memory):
     lines += ["", "Peak memory (VmHWM of the whole process) of Integrated Gradients, 50 steps, wine MLP, automatic chunking:", ""]
