@@ -47,12 +47,17 @@ internal readonly record struct NamedOutput(string Name, Memory<float> Memory, i
 
 /// <summary>
 /// One ONNX Runtime inference session over model bytes, created with the provider the options ask for (CUDA only when
-/// the loaded ONNX Runtime build has it, else CPU with one log line). Sessions are cached per (model bytes, options).
+/// the loaded ONNX Runtime build has it, else CPU with one log line). Sessions are cached per (model bytes, options),
+/// up to <see cref="MaxCachedSessions"/> (least recently used dropped first).
 /// </summary>
 internal sealed class OnnxSession
 {
     private const string CudaProvider = "CUDAExecutionProvider";
-    private static readonly ConcurrentDictionary<(string, RuntimeOptions), Lazy<OnnxSession>> Cache = new();
+    /// <summary>Sessions kept by the cache; the least recently asked-for one is dropped beyond this.</summary>
+    internal const int MaxCachedSessions = 64;
+    private static readonly ConcurrentDictionary<(string, RuntimeOptions), CacheEntry> Cache = new();
+    private static readonly object TrimGate = new();
+    private static long _clock;
     private static readonly ConcurrentDictionary<(Action<string>?, string), bool> LoggedOnce = new();
 
     private OnnxSession(InferenceSession session, ExecutionDevice device, RuntimeOptions options)
@@ -77,7 +82,34 @@ internal sealed class OnnxSession
     public static OnnxSession Get(byte[] model, RuntimeOptions options)
     {
         var key = (Convert.ToHexString(SHA256.HashData(model)), options);
-        return Cache.GetOrAdd(key, _ => new Lazy<OnnxSession>(() => Create(model, options))).Value;
+        var entry = Cache.GetOrAdd(key, _ => new CacheEntry(new Lazy<OnnxSession>(() => Create(model, options))));
+        Interlocked.Exchange(ref entry.LastUsed, Interlocked.Increment(ref _clock));
+        if (Cache.Count > MaxCachedSessions) Trim();
+        return entry.Session.Value;
+    }
+
+    /// <summary>How many sessions the cache holds.</summary>
+    internal static int CachedCount => Cache.Count;
+
+    // Dropping a session from the cache does not dispose it: oracles that hold it keep using it, and ONNX Runtime's
+    // native memory is released when the last holder lets it go (the session's finalizer).
+    private static void Trim()
+    {
+        lock (TrimGate)
+        {
+            while (Cache.Count > MaxCachedSessions)
+            {
+                var oldest = Cache.MinBy(e => Interlocked.Read(ref e.Value.LastUsed));
+                Cache.TryRemove(oldest.Key, out _);
+            }
+        }
+    }
+
+    private sealed class CacheEntry(Lazy<OnnxSession> session)
+    {
+        public Lazy<OnnxSession> Session { get; } = session;
+
+        public long LastUsed;
     }
 
     /// <summary>Names of the execution providers the loaded ONNX Runtime build offers.</summary>
@@ -135,7 +167,7 @@ internal sealed class OnnxSession
 
     /// <summary>Ends profiling of every cached session made with <paramref name="options"/>; returns the profile files.</summary>
     internal static IReadOnlyList<string> EndProfiling(RuntimeOptions options) =>
-        Cache.Where(e => e.Key.Item2 == options && e.Value.IsValueCreated).Select(e => e.Value.Value.Session.EndProfiling()).ToList();
+        Cache.Where(e => e.Key.Item2 == options && e.Value.Session.IsValueCreated).Select(e => e.Value.Session.Value.Session.EndProfiling()).ToList();
 
     private static void LogOnce(Action<string>? log, string message)
     {
