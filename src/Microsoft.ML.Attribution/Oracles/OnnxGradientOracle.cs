@@ -17,7 +17,9 @@ public sealed class OnnxGradientOracle : IGradientOracle, IBufferedOracle, Metho
     private readonly int[]? _rowShape;
     private readonly ConcurrentDictionary<string, Lazy<(GradientGraph Graph, OnnxSession Session)>> _graphs = new(StringComparer.Ordinal);
     private OnnxSession? _forwardSession;
-    private int[]? _outputRowShape;
+    // Output row shapes learnt from forward runs, per input row shape (models with symbolic non-batch axes, e.g. a
+    // sequence length, can give different output shapes for different input lengths).
+    private readonly ConcurrentDictionary<string, int[]> _outputRowShapes = new(StringComparer.Ordinal);
 
     /// <summary>Opens an ONNX model file.</summary>
     /// <param name="modelPath">Path of the <c>.onnx</c> file.</param>
@@ -141,7 +143,7 @@ public sealed class OnnxGradientOracle : IGradientOracle, IBufferedOracle, Metho
     /// <summary>Forward pass feeding the other model inputs as well.</summary>
     internal NdArray<float> Forward(NdArray<float> inputs, IReadOnlyList<NamedInput> otherInputs)
     {
-        if (_outputRowShape is { } rowShape)
+        if (KnownOutputRowShape(inputs.Shape) is { } rowShape)
         {
             // Shape known: ONNX Runtime writes straight into the result array.
             var result = new NdArray<float>([inputs.Rows, .. rowShape]);
@@ -149,7 +151,7 @@ public sealed class OnnxGradientOracle : IGradientOracle, IBufferedOracle, Metho
             return AsRows(result, inputs.Rows);
         }
         var output = ForwardSession.Run([NamedInput.Of(InputName, inputs), .. otherInputs], [OutputName])[0];
-        lock (_gate) _outputRowShape ??= output.Shape.Length > 0 ? output.Shape[1..] : [];
+        _outputRowShapes.TryAdd(RowKey(inputs.Shape), output.Shape.Length > 0 ? output.Shape[1..] : []);
         return AsRows(output, inputs.Rows);
     }
 
@@ -163,24 +165,33 @@ public sealed class OnnxGradientOracle : IGradientOracle, IBufferedOracle, Metho
 
     int[] IBufferedOracle.OutputRowShape(ReadOnlySpan<float> firstRow, int[] rowShape)
     {
-        if (_outputRowShape is null) Forward(new NdArray<float>(firstRow.ToArray(), [1, .. rowShape]));
-        return _outputRowShape!;
+        return KnownOutputRowShape([1, .. rowShape]) ?? LearnOutputRowShape(new NdArray<float>(firstRow.ToArray(), [1, .. rowShape]), []);
     }
 
     void IBufferedOracle.ForwardInto(float[] inputs, int[] shape, Memory<float> outputs) =>
         ForwardSession.RunInto([new NamedInput(InputName, inputs, shape)],
-            [new NamedOutput(OutputName, outputs, [shape[0], .. RequireOutputRowShape()])]);
+            [new NamedOutput(OutputName, outputs, [shape[0], .. RequireOutputRowShape(shape)])]);
 
     void IBufferedOracle.ForwardBackwardInto(float[] inputs, int[] shape, float[] seed, Memory<float> outputs, Memory<float> gradients)
     {
         var (graph, session) = Entry(GradientRuleSet.Standard, [InputName], null);
-        int[] outputShape = [shape[0], .. RequireOutputRowShape()];
+        int[] outputShape = [shape[0], .. RequireOutputRowShape(shape)];
         session.RunInto([new NamedInput(InputName, inputs, shape), new NamedInput(graph.SeedInput, seed, outputShape)],
             [new NamedOutput(OutputName, outputs, outputShape), new NamedOutput(graph.GradientOutputs[0], gradients, shape)]);
     }
 
-    private int[] RequireOutputRowShape() =>
-        _outputRowShape ?? throw new InvalidOperationException($"The shape of output '{OutputName}' is learnt from a first forward run; none has run yet.");
+    private int[] RequireOutputRowShape(int[] inputShape) => KnownOutputRowShape(inputShape) ?? throw new InvalidOperationException(
+        $"The shape of output '{OutputName}' for inputs shaped {NdArray<float>.FormatShape(inputShape)} is learnt from a first forward run; none has run yet.");
+
+    private int[]? KnownOutputRowShape(int[] inputShape) => _outputRowShapes.GetValueOrDefault(RowKey(inputShape));
+
+    private static string RowKey(int[] inputShape) => NdArray<float>.FormatShape(inputShape.AsSpan(Math.Min(1, inputShape.Length)));
+
+    private int[] LearnOutputRowShape(NdArray<float> firstRow, IReadOnlyList<NamedInput> otherInputs)
+    {
+        Forward(firstRow, otherInputs);
+        return KnownOutputRowShape(firstRow.Shape)!;
+    }
 
     /// <summary>
     /// Runs a gradient graph of this oracle on <c>[n, …]</c> rows with a seed of <c>[n, outputs per row]</c> values
@@ -194,8 +205,8 @@ public sealed class OnnxGradientOracle : IGradientOracle, IBufferedOracle, Metho
         var (_, session) = Entry(graph.Rules, graph.Wrt, graph.ExtraOutputs);
         otherInputs ??= [];
         // The seed takes the output's own shape (rows arrive flattened); learn symbolic dims from one forward run.
-        if (_outputRowShape is null) Forward(FirstRow(inputs), otherInputs.Select(FirstRow).ToList());
-        int[] seedShape = [inputs.Rows, .. _outputRowShape!];
+        var outputRowShape = KnownOutputRowShape(inputs.Shape) ?? LearnOutputRowShape(FirstRow(inputs), otherInputs.Select(FirstRow).ToList());
+        int[] seedShape = [inputs.Rows, .. outputRowShape];
         if (NdArray<float>.ShapeSize(seedShape) != seed.Length)
             throw new ArgumentException($"Seed of {seed.Length} values does not match output '{OutputName}' shaped {NdArray<float>.FormatShape(seedShape)}.");
         List<NamedInput> feeds = [NamedInput.Of(InputName, inputs), new NamedInput(graph.SeedInput, seed.Data, seedShape), .. otherInputs];
@@ -214,8 +225,7 @@ public sealed class OnnxGradientOracle : IGradientOracle, IBufferedOracle, Metho
     /// <summary>The shape of one row of the explained output, learnt from a forward run of <paramref name="sample"/>'s first row if needed.</summary>
     internal int[] OutputRowShape(NdArray<float> sample)
     {
-        if (_outputRowShape is null) Forward(FirstRow(sample));
-        return _outputRowShape!;
+        return KnownOutputRowShape(sample.Shape) ?? LearnOutputRowShape(FirstRow(sample), []);
     }
 
     private static NdArray<float> FirstRow(NdArray<float> batch) =>

@@ -17,7 +17,6 @@ public sealed class OnnxLayerOracle
 {
     private readonly ConcurrentDictionary<string, Lazy<Entry>> _graphs = new(StringComparer.Ordinal);
     private readonly int[]? _inputRowShape;
-    private int[]? _outputRowShape;
 
     /// <summary>Opens an ONNX model file.</summary>
     /// <param name="modelPath">Path of the <c>.onnx</c> file.</param>
@@ -184,7 +183,6 @@ public sealed class OnnxLayerOracle
                 }
                 if (!results[t].Span.Overlaps(data[t])) results[t].Span.CopyTo(data[t].AsSpan(start * size, n * size));
             }
-            if (tensors.Contains(OutputName)) _outputRowShape ??= RowShape(OutputName, source.RowShape);
         }
         if (items == 0) return tensors.Select(_ => new NdArray<float>(0, 0)).ToArray();
         return data.Select((d, t) => new NdArray<float>(d, shapes[t])).ToArray();
@@ -250,12 +248,12 @@ public sealed class OnnxLayerOracle
             GradientGraphBuilder.Build(Model, OutputName, [layer], GradientRuleSet.Standard, [layer]));
         var graph = entry.Graph!;
         string[] outputs = [OutputName, layer, graph.GradientOutputs[0]];
-        EnsureOutputShape(source);
+        var outputRowShape = OutputRowShape(source);
         using var scratch = new Scratch(outputs.Length);
         for (int start = 0; start < items; start += chunkRows)
         {
             int n = Math.Min(chunkRows, items - start);
-            var seed = Seed(n, start, targetOf);
+            var seed = Seed(outputRowShape, n, start, targetOf);
             var results = RunChunk(entry.Session, [source.Chunk(InputName, start, n), new NamedInput(graph.SeedInput, seed.Data, seed.Shape)],
                 outputs, source.RowShape, n, scratch);
             if (start == 0) layerRowShape?.Invoke(RowShape(layer, source.RowShape)!);
@@ -284,7 +282,7 @@ public sealed class OnnxLayerOracle
         var graph = entry.Graph!;
         bool needsInput = layer != InputName && entry.Model.IsInput(InputName);
         var originalSource = InputSource.Rows(originals, rowOf);
-        EnsureOutputShape(InputSource.Rows(originals));
+        var outputRowShape = OutputRowShape(InputSource.Rows(originals));
         int layerSize = (int)NdArray<float>.ShapeSize(layerRowShape);
         string[] outputs = [OutputName, graph.GradientOutputs[0]];
         using var layerValues = new PooledBuffer();
@@ -294,18 +292,18 @@ public sealed class OnnxLayerOracle
             int n = Math.Min(chunkRows, items - start);
             var values = layerValues.Take(n * layerSize);
             for (int i = 0; i < n; i++) fillLayer(start + i, values.AsSpan(i * layerSize, layerSize));
-            var seed = Seed(n, start, targetOf);
+            var seed = Seed(outputRowShape, n, start, targetOf);
             var feeds = new List<NamedInput>
             {
                 new(layer, values, [n, .. layerRowShape]),
                 new(graph.SeedInput, seed.Data, seed.Shape),
             };
             if (needsInput) feeds.Add(originalSource.Chunk(InputName, start, n));
-            // Both shapes are known: the output's (EnsureOutputShape) and the gradient's (the layer's).
-            int o = (int)NdArray<float>.ShapeSize(_outputRowShape!);
+            // Both shapes are known: the output's and the gradient's (the layer's).
+            int o = (int)NdArray<float>.ShapeSize(outputRowShape);
             var output = scratch[0].Take(n * o).AsMemory(0, n * o);
             var gradient = scratch[1].Take(n * layerSize).AsMemory(0, n * layerSize);
-            entry.Session.RunInto(feeds, [new NamedOutput(OutputName, output, [n, .. _outputRowShape!]),
+            entry.Session.RunInto(feeds, [new NamedOutput(OutputName, output, [n, .. outputRowShape]),
                 new NamedOutput(graph.GradientOutputs[0], gradient, [n, .. layerRowShape])]);
             for (int i = 0; i < n; i++)
                 consume(start + i, output.Span.Slice(i * o, o), gradient.Span.Slice(i * layerSize, layerSize));
@@ -342,19 +340,14 @@ public sealed class OnnxLayerOracle
     /// <summary>The output's row shape (learned from one forward pass the first time).</summary>
     internal int[] OutputRowShape(InputSource source)
     {
-        EnsureOutputShape(source);
-        return _outputRowShape!;
+        if (RowShape(OutputName, source.RowShape) is null) Evaluate([OutputName], source, 1, 1);
+        return RowShape(OutputName, source.RowShape)!;
     }
 
-    private void EnsureOutputShape(InputSource source)
+    private NdArray<float> Seed(int[] outputRowShape, int n, int start, Func<int, int> targetOf)
     {
-        if (_outputRowShape is null) Evaluate([OutputName], source, 1, 1);
-    }
-
-    private NdArray<float> Seed(int n, int start, Func<int, int> targetOf)
-    {
-        int size = (int)NdArray<float>.ShapeSize(_outputRowShape!);
-        var seed = new NdArray<float>([n, .. _outputRowShape!]);
+        int size = (int)NdArray<float>.ShapeSize(outputRowShape);
+        var seed = new NdArray<float>([n, .. outputRowShape]);
         for (int i = 0; i < n; i++)
         {
             int t = targetOf(start + i);
