@@ -9,7 +9,8 @@ namespace Microsoft.ML.Attribution.Benchmarks;
 
 /// <summary>
 /// Runs one comparison workload under ONNX Runtime's profiler and prints kernel time per op type (the profile JSON and
-/// the optimized graphs stay under the given folder). Usage: <c>-- profile ig_resnet|gradcam_resnet /tmp/prof</c>.
+/// the optimized graphs stay under the given folder). Usage: <c>-- profile ig_resnet /tmp/prof</c> (any ComparisonBenchmarks
+/// method, or gradcam_session: the Grad-CAM graph run directly); PROFILE_OFF=1 times without the profiler.
 /// </summary>
 public static class ProfileProbe
 {
@@ -31,7 +32,7 @@ public static class ProfileProbe
             "ig_resnet" => () => new IntegratedGradients(resnetOracle).Attribute(images, target: Target.Class(0), steps: 50),
             "gradcam_resnet" => () => new LayerGradCam(blockOracle).Attribute(images, Target.Class(0), reluAttributions: true),
             "gradcam_session" => SessionOnly(blockOracle, images),
-            _ => throw new ArgumentException($"Unknown workload '{workload}'; use ig_resnet or gradcam_resnet."),
+            _ => ComparisonWorkload(workload),
         };
         run();
         run();
@@ -58,7 +59,7 @@ public static class ProfileProbe
                 foreach (var n in graph.Node)
                     Console.WriteLine($"    {n.OpType} {n.Domain} [{string.Join(", ", n.Input)}] -> [{string.Join(", ", n.Output)}]");
         }
-        foreach (var file in OnnxSession.EndProfiling(options))
+        foreach (var file in OnnxSession.EndProfiling(options).Where(f => f.Length > 0))
         {
             var byOp = new Dictionary<string, double>();
             double total = 0;
@@ -101,5 +102,15 @@ public static class ProfileProbe
             var r = session.Run([NamedInput.Of(oracle.InputName, images), NamedInput.Of(graph.SeedInput, seed)], [oracle.OutputName, oracle.LayerName, graph.GradientOutputs[0]]);
             return new AttributionResult(r[2], null!);
         };
+    }
+
+    // Any other workload of the Captum comparison, by its benchmark name (default runtime options).
+    private static Func<AttributionResult> ComparisonWorkload(string name)
+    {
+        var method = typeof(ComparisonBenchmarks).GetMethod(name)
+            ?? throw new ArgumentException($"Unknown workload '{name}'; use gradcam_session or a ComparisonBenchmarks method.");
+        var benchmarks = new ComparisonBenchmarks();
+        benchmarks.Setup();
+        return () => (AttributionResult)method.Invoke(benchmarks, null)!;
     }
 }

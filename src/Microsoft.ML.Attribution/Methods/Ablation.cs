@@ -37,18 +37,24 @@ internal static class Ablation
             sets[r] = perturbations(r);
             firstItem[r + 1] = firstItem[r] + sets[r].Count;
         }
-        int RowOf(int item)
+        // Items arrive in order, so each lookup first tries the row of the previous item and the next one.
+        int RowOf(int item, ref int hint)
         {
-            int r = Array.BinarySearch(firstItem, item);
-            if (r < 0) return ~r - 1;
-            while (r + 1 < firstItem.Length && firstItem[r + 1] == item) r++; // skip rows with no sets
-            return r;
+            for (int r = hint; r < rows && r <= hint + 1; r++)
+            {
+                if (item >= firstItem[r] && item < firstItem[r + 1]) return hint = r;
+            }
+            int found = Array.BinarySearch(firstItem, item);
+            if (found < 0) found = ~found - 1;
+            while (found + 1 < firstItem.Length && firstItem[found + 1] == item) found++; // skip rows with no sets
+            return hint = found;
         }
 
+        int fillHint = 0, consumeHint = 0;
         Batcher.Forward(oracle, firstItem[rows], inputs.RowShape, chunk,
             fill: (item, dst) =>
             {
-                int r = RowOf(item);
+                int r = RowOf(item, ref fillHint);
                 inputs.Row(r).CopyTo(dst);
                 int set = item - firstItem[r];
                 var b = replacement(r, set);
@@ -56,8 +62,9 @@ internal static class Ablation
             },
             consume: (item, output) =>
             {
-                int r = RowOf(item);
-                consume(r, sets[r][item - firstItem[r]], outputs.Row(r)[targets[r]] - output[targets[r]]);
+                int r = RowOf(item, ref consumeHint);
+                int t = targets[r];
+                consume(r, sets[r][item - firstItem[r]], outputs.Data[r * outputs.RowSize + t] - output[t]);
             });
         return targets;
     }

@@ -23,6 +23,7 @@ public sealed class NdArray<T> where T : unmanaged
             throw new ArgumentException($"Data of length {data.Length} does not fit shape [{string.Join(", ", shape)}] ({size} elements).", nameof(data));
         Data = data;
         Shape = (int[])shape.Clone();
+        RowSize = Shape.Length == 0 ? 1 : (int)ShapeSize(Shape.AsSpan(1));
     }
 
     /// <summary>Creates a zero-filled array.</summary>
@@ -44,7 +45,7 @@ public sealed class NdArray<T> where T : unmanaged
     public int Rows => Shape.Length == 0 ? 1 : Shape[0];
 
     /// <summary>Elements per row: the product of all axes after the first.</summary>
-    public int RowSize => Shape.Length == 0 ? 1 : (int)ShapeSize(Shape.AsSpan(1));
+    public int RowSize { get; }
 
     /// <summary>The shape of one row (every axis after the first).</summary>
     public int[] RowShape => Shape.Length == 0 ? [] : Shape[1..];
