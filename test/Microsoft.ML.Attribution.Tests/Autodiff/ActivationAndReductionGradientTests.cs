@@ -50,7 +50,7 @@ public sealed class ActivationAndReductionGradientTests
             ? new[] { name == "approximate" ? StringAttr(name, value) : FloatAttr(name, float.Parse(value, System.Globalization.CultureInfo.InvariantCulture)) }
             : [];
         g.Output(g.Node(op, ["x"], attributes));
-        SpatialGradientCheck.AssertMatches(g.Build(), "x", [3, 6], tolerance: 3e-3, piecewiseLinear: op is "LeakyRelu" or "HardSigmoid",
+        GradientCheck.AssertMatchesSpatial(g.Build(), "x", [3, 6], tolerance: 3e-3, piecewiseLinear: op is "LeakyRelu" or "HardSigmoid",
             values: (r, _) => lo + (hi - lo) * r.NextDouble());
     }
 
@@ -65,7 +65,7 @@ public sealed class ActivationAndReductionGradientTests
             : g.Node("Clip", ["x"], FloatAttr("min", -0.5f), FloatAttr("max", 0.5f));
         g.Output(g.Node("Mul", [clipped, g.Weight([1, 2, 3, 4, 5, 6], 6)]));
         if (opset >= 11) GradientCheck.AssertMatchesFiniteDifferences(g.Build(), new() { ["x"] = [3, 6] }, lo: -1, hi: 1);
-        else SpatialGradientCheck.AssertMatches(g.Build(), "x", [3, 6], tolerance: 1e-3, piecewiseLinear: true, values: (r, _) => r.NextDouble() * 2 - 1);
+        else GradientCheck.AssertMatchesSpatial(g.Build(), "x", [3, 6], tolerance: 1e-3, piecewiseLinear: true, values: (r, _) => r.NextDouble() * 2 - 1);
     }
 
     [TestMethod]

@@ -59,7 +59,7 @@ public sealed class CnnModelGradientTests
     {
         var model = ResNetBlock();
         Assert.AreEqual("[batch, 3]", model.Types[model.Outputs[0].Name].ShapeText);
-        SpatialGradientCheck.AssertMatches(model, "x", [2, 4, 8, 8], step: 1e-2, tolerance: 2e-3, piecewiseLinear: true);
+        GradientCheck.AssertMatchesSpatial(model, "x", [2, 4, 8, 8], step: 1e-2, tolerance: 2e-3, piecewiseLinear: true);
     }
 
     [TestMethod]
@@ -70,7 +70,7 @@ public sealed class CnnModelGradientTests
     {
         var model = MnistStyleCnn(opset);
         Assert.AreEqual("[batch, 10]", model.Types[model.Outputs[0].Name].ShapeText);
-        SpatialGradientCheck.AssertMatches(model, "x", [2, 1, 12, 12], step: 1e-2, tolerance: 2e-3, piecewiseLinear: true);
+        GradientCheck.AssertMatchesSpatial(model, "x", [2, 1, 12, 12], step: 1e-2, tolerance: 2e-3, piecewiseLinear: true);
     }
 
     [TestMethod]

@@ -5,7 +5,7 @@ using static Microsoft.ML.Attribution.Onnx.TensorProtos;
 
 namespace Microsoft.ML.Attribution.Tests.Autodiff;
 
-// ORT's CPU provider has Conv and ConvTranspose for float32 only: these checks run in float32 (see SpatialGradientCheck).
+// ORT's CPU provider has Conv and ConvTranspose for float32 only: these checks run in float32 (see GradientCheck.AssertMatchesSpatial).
 [TestClass]
 public sealed class ConvolutionGradientTests
 {
@@ -30,7 +30,7 @@ public sealed class ConvolutionGradientTests
         // 7×8 inputs make the floor in the output size drop trailing rows/columns for several strides.
         var model = ConvModel(opset, [2, 3, 7, 8], [4, 3, 3, 2],
             IntsAttr("pads", pads), IntsAttr("strides", strides), IntsAttr("dilations", dilations));
-        SpatialGradientCheck.AssertMatches(model, "x", [2, 3, 7, 8], tolerance: Tolerance);
+        GradientCheck.AssertMatchesSpatial(model, "x", [2, 3, 7, 8], tolerance: Tolerance);
     }
 
     [TestMethod]
@@ -43,7 +43,7 @@ public sealed class ConvolutionGradientTests
     {
         var model = ConvModel(11, [1, 2, 7, 6], [3, 2, 4, 3],
             StringAttr("auto_pad", autoPad), IntsAttr("strides", stride, stride));
-        SpatialGradientCheck.AssertMatches(model, "x", [1, 2, 7, 6], tolerance: Tolerance);
+        GradientCheck.AssertMatchesSpatial(model, "x", [1, 2, 7, 6], tolerance: Tolerance);
     }
 
     [TestMethod]
@@ -51,7 +51,7 @@ public sealed class ConvolutionGradientTests
     {
         var model = ConvModel(7, [1, 1, 9, 9], [2, 1, 5, 5],
             StringAttr("auto_pad", "SAME_UPPER"), IntsAttr("strides", 1, 1), IntAttr("group", 1));
-        SpatialGradientCheck.AssertMatches(model, "x", [1, 1, 9, 9], tolerance: Tolerance);
+        GradientCheck.AssertMatchesSpatial(model, "x", [1, 1, 9, 9], tolerance: Tolerance);
     }
 
     [TestMethod]
@@ -60,7 +60,7 @@ public sealed class ConvolutionGradientTests
     public void Conv2D_Groups_IncludingDepthwise_MatchesFiniteDifferences(int group)
     {
         var model = ConvModel(13, [2, 4, 6, 5], [4, 4 / group, 3, 3], IntAttr("group", group), IntsAttr("pads", 1, 1, 1, 1), IntsAttr("strides", 2, 1));
-        SpatialGradientCheck.AssertMatches(model, "x", [2, 4, 6, 5], tolerance: Tolerance);
+        GradientCheck.AssertMatchesSpatial(model, "x", [2, 4, 6, 5], tolerance: Tolerance);
     }
 
     [TestMethod]
@@ -70,7 +70,7 @@ public sealed class ConvolutionGradientTests
     public void Conv1D_MatchesFiniteDifferences(long stride, long pad)
     {
         var model = ConvModel(13, [2, 3, 11], [2, 3, 3], IntsAttr("strides", stride), IntsAttr("pads", pad, pad), IntsAttr("dilations", 2));
-        SpatialGradientCheck.AssertMatches(model, "x", [2, 3, 11], tolerance: Tolerance);
+        GradientCheck.AssertMatchesSpatial(model, "x", [2, 3, 11], tolerance: Tolerance);
     }
 
     [TestMethod]
@@ -78,7 +78,7 @@ public sealed class ConvolutionGradientTests
     {
         var model = ConvModel(13, ["batch", 3, 6, 6], [2, 3, 3, 3], IntsAttr("pads", 1, 1, 1, 1), IntsAttr("strides", 2, 2));
         Assert.AreEqual("[batch, 2, 3, 3]", model.Types[model.Outputs[0].Name].ShapeText);
-        SpatialGradientCheck.AssertMatches(model, "x", [3, 3, 6, 6], tolerance: Tolerance);
+        GradientCheck.AssertMatchesSpatial(model, "x", [3, 3, 6, 6], tolerance: Tolerance);
     }
 
     [TestMethod]
@@ -87,7 +87,7 @@ public sealed class ConvolutionGradientTests
         var random = new Random(3);
         var g = new TestGraph(13, OnnxDataType.Float).Input("b", 4);
         g.Output(g.Node("Conv", [g.Random(random, 2, 3, 5, 5), g.Random(random, 4, 3, 3, 3), "b"], IntsAttr("pads", 1, 1, 1, 1)));
-        SpatialGradientCheck.AssertMatches(g.Build(), "b", [4], tolerance: Tolerance);
+        GradientCheck.AssertMatchesSpatial(g.Build(), "b", [4], tolerance: Tolerance);
     }
 
     [TestMethod]

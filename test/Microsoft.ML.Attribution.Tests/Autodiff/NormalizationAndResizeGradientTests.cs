@@ -100,7 +100,7 @@ public sealed class NormalizationAndResizeGradientTests
         g.Output(g.Node("Mul", [y, y]));
         var model = g.Build();
         Assert.AreEqual($"[n, 2, {(long)Math.Floor(4 * sh)}, {(long)Math.Floor(5 * sw)}]", model.Types[y].ShapeText);
-        SpatialGradientCheck.AssertMatches(model, "x", [2, 2, 4, 5], tolerance: 2e-3);
+        GradientCheck.AssertMatchesSpatial(model, "x", [2, 2, 4, 5], tolerance: 2e-3);
     }
 
     [TestMethod]
@@ -111,7 +111,7 @@ public sealed class NormalizationAndResizeGradientTests
         g.Output(g.Node("Mul", [y, y]));
         var model = g.Build();
         Assert.AreEqual("[1, 2, 7, 9]", model.Types[y].ShapeText);
-        SpatialGradientCheck.AssertMatches(model, "x", [1, 2, 5, 4], tolerance: 2e-3);
+        GradientCheck.AssertMatchesSpatial(model, "x", [1, 2, 5, 4], tolerance: 2e-3);
     }
 
     [TestMethod]
@@ -122,7 +122,7 @@ public sealed class NormalizationAndResizeGradientTests
         var g = new TestGraph(opset, OnnxDataType.Float).Input("x", 1, 2, 4, 6);
         var y = g.Node("Resize", ["x", g.Weight([1, 1, 2, 0.5], 4)], StringAttr("mode", mode));
         g.Output(g.Node("Mul", [y, y]));
-        SpatialGradientCheck.AssertMatches(g.Build(), "x", [1, 2, 4, 6], tolerance: 2e-3);
+        GradientCheck.AssertMatchesSpatial(g.Build(), "x", [1, 2, 4, 6], tolerance: 2e-3);
     }
 
     [TestMethod]
@@ -137,7 +137,7 @@ public sealed class NormalizationAndResizeGradientTests
         g.Output(g.Node("Mul", [y, y]));
         var model = g.Build();
         Assert.AreEqual(opset < 9 ? "[1, 2, 6, 12]" : "[1, 2, 6, 6]", model.Types[y].ShapeText);
-        SpatialGradientCheck.AssertMatches(model, "x", [1, 2, 3, 4], tolerance: 2e-3);
+        GradientCheck.AssertMatchesSpatial(model, "x", [1, 2, 3, 4], tolerance: 2e-3);
     }
 
     [TestMethod]

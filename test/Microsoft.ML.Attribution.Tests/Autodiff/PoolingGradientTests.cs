@@ -26,7 +26,7 @@ public sealed class PoolingGradientTests
         var y = g.Node(op, ["x"], attributes);
         g.Output(g.Node("Mul", [y, y])); // a nonlinear head so that dY differs per position
         int count = shape.Aggregate(1, (a, b) => a * b);
-        SpatialGradientCheck.AssertMatches(g.Build(), "x", shape, tolerance: elemType == OnnxDataType.Float ? Tolerance : 1e-6,
+        GradientCheck.AssertMatchesSpatial(g.Build(), "x", shape, tolerance: elemType == OnnxDataType.Float ? Tolerance : 1e-6,
             step: elemType == OnnxDataType.Float ? 1e-2 : 1e-5, values: Distinct(count));
     }
 
@@ -84,7 +84,7 @@ public sealed class PoolingGradientTests
         var model = g.Build();
         Assert.AreEqual("[1, 1, 2, 2]", model.Types[outputs[1]].ShapeText);
         Assert.AreEqual(OnnxDataType.Int64, model.Types[outputs[1]].ElemType);
-        SpatialGradientCheck.AssertMatches(model, "x", [1, 1, 4, 4], tolerance: Tolerance, step: 1e-2, values: Distinct(16));
+        GradientCheck.AssertMatchesSpatial(model, "x", [1, 1, 4, 4], tolerance: Tolerance, step: 1e-2, values: Distinct(16));
     }
 
     [TestMethod]
@@ -99,7 +99,7 @@ public sealed class PoolingGradientTests
         g.Output(g.Node("MaxPool", ["x"], IntsAttr("kernel_shape", 2, 2), IntsAttr("strides", 2, 2), IntsAttr("pads", 1, 0, 0, 0)));
         var model = g.Build();
         var graph = GradientGraphBuilder.Build(model, model.Outputs[0].Name, ["x"]);
-        using var session = new SpatialGradientCheck.Runner(graph.Model.ToBytes(), single: true);
+        using var session = new GradientCheck.Session(graph.Model.ToBytes());
         double[] x = [0, 0, 2, 2, 0, 0, 1, 1, 0, 0, 2, 1];
         var dx = session.Run(new() { ["x"] = (x, [1, 1, 3, 4]), [graph.SeedInput] = ([1, 2, 3, 4], [1, 1, 2, 2]) }, graph.GradientOutputs)[0].Data;
         CollectionAssert.AreEqual(new double[] { 1, 0, 2, 0, 3, 0, 0, 0, 0, 0, 4, 0 }, dx);
@@ -144,7 +144,7 @@ public sealed class PoolingGradientTests
         g.Output(g.Node("Mul", [y, y]));
         var model = g.Build();
         Assert.AreEqual("[n, 3, 1, 1]", model.Types[y].ShapeText);
-        SpatialGradientCheck.AssertMatches(model, "x", [2, 3, 3, 4], tolerance: Tolerance);
+        GradientCheck.AssertMatchesSpatial(model, "x", [2, 3, 3, 4], tolerance: Tolerance);
     }
 
     [TestMethod]
