@@ -164,14 +164,14 @@ internal static class ExplainCommand
         new("internal-influence", ["layer", "layer-input", "baseline", "steps", "integration"], c =>
             (new InternalInfluence(c.LayerOracle()).Attribute(c.Input("internal-influence"), c.Baseline, c.Target, c.Steps, c.Integration(),
                 c.BatchSize, c.LayerInput).Attributions, null)),
-        new("neuron-gradient", ["layer", "neuron"], c =>
-            (new NeuronGradient(c.Oracle(), c.Options.Required("layer", "for neuron methods")).Attribute(c.Input("neuron-gradient"), c.Neuron, c.BatchSize).Attributions, null)),
-        new("neuron-integrated-gradients", ["layer", "neuron", "baseline", "steps", "integration"], c =>
-            (new NeuronIntegratedGradients(c.Oracle(), c.Options.Required("layer", "for neuron methods")).Attribute(c.Input("neuron-integrated-gradients"), c.Neuron,
-                c.Baseline, c.Steps, c.Integration(), c.BatchSize).Attributions, null)),
-        new("neuron-conductance", ["layer", "neuron", "baseline", "steps", "integration"], c =>
+        new("neuron-gradient", ["layer", "layer-input", "neuron"], c =>
+            (new NeuronGradient(c.LayerOracle()).Attribute(c.Input("neuron-gradient"), c.Neuron, c.BatchSize, c.LayerInput).Attributions, null)),
+        new("neuron-integrated-gradients", ["layer", "layer-input", "neuron", "baseline", "steps", "integration"], c =>
+            (new NeuronIntegratedGradients(c.LayerOracle()).Attribute(c.Input("neuron-integrated-gradients"), c.Neuron,
+                c.Baseline, c.Steps, c.Integration(), c.BatchSize, c.LayerInput).Attributions, null)),
+        new("neuron-conductance", ["layer", "layer-input", "neuron", "baseline", "steps", "integration"], c =>
             (new NeuronConductance(c.LayerOracle()).Attribute(c.Input("neuron-conductance"), c.Neuron, c.Baseline, c.Target, c.Steps,
-                c.Integration(IntegrationMethod.RiemannTrapezoid), c.BatchSize).Attributions, null)),
+                c.Integration(IntegrationMethod.RiemannTrapezoid), c.BatchSize, c.LayerInput).Attributions, null)),
     ];
 
     private static (NdArray<float>, float[]?) NoiseTunnel(ExplainContext c)

@@ -53,7 +53,7 @@ public sealed class NeuronConductance
         var evaluated = LayerAttribution.Evaluate(_oracle, rows, chunk, _oracle.OutputName, layer);
         var targets = LayerAttribution.Targets(_oracle, target, evaluated[0]);
         var layerShape = evaluated[1].RowShape;
-        int flat = FlatIndex(layer, layerShape, neuron);
+        int flat = NeuronSelector.FlatIndex(layer, layerShape, neuron);
         chunk = _oracle.ChunkRows(internalBatchSize, Math.Max(rowSize, evaluated[1].RowSize));
 
         // Two graphs per point: ∂f_t/∂layer (read at the neuron) and ∂neuron/∂x; their product is the path gradient.
@@ -84,21 +84,6 @@ public sealed class NeuronConductance
                 : (float)sums[i];
         }
         return new AttributionResult(attributions, targets);
-    }
-
-    private static int FlatIndex(string layer, int[] shape, int[] neuron)
-    {
-        if (neuron.Length != shape.Length)
-            throw new ArgumentException($"Neuron [{string.Join(", ", neuron)}] has {neuron.Length} indices; layer '{layer}' rows are shaped " +
-                $"{NdArray<float>.FormatShape(shape)} ({shape.Length} indices).");
-        int flat = 0;
-        for (int d = 0; d < shape.Length; d++)
-        {
-            if (neuron[d] < 0 || neuron[d] >= shape[d])
-                throw new ArgumentOutOfRangeException(nameof(neuron), $"Neuron index {neuron[d]} on axis {d + 1} of layer '{layer}' is outside [0, {shape[d]}).");
-            flat = flat * shape[d] + neuron[d];
-        }
-        return flat;
     }
 
     /// <summary>A window of another source starting at item <c>offset</c>, so two graphs run on the same chunk.</summary>

@@ -97,6 +97,14 @@ public sealed class OnnxLayerOracle
 
     private OnnxModel Full { get; }
 
+    /// <summary>A gradient oracle over the same model whose explained output is <paramref name="tensor"/> (e.g. the layer).</summary>
+    internal OnnxGradientOracle AsGradientOracle(string tensor)
+    {
+        if (InputIsTokenIds)
+            throw new ArgumentException($"Input '{InputName}' holds token ids, which have no gradient; neuron gradients need float32 inputs.");
+        return new OnnxGradientOracle(Full, InputName, tensor, Options);
+    }
+
     /// <summary>The layer tensor, or its input when <paramref name="attributeToLayerInput"/> is set.</summary>
     internal string Resolve(bool attributeToLayerInput)
     {

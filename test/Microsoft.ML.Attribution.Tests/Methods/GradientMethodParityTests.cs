@@ -117,7 +117,7 @@ public sealed class GradientMethodParityTests
     public void NeuronGradient_MatchesCaptum(string name)
     {
         var c = Fixtures.Case(name);
-        var result = new NeuronGradient(c.Oracle(), c.String("layer")!).Attribute(c.Input, c.Ints("neuron")!);
+        var result = new NeuronGradient(c.LayerOracle()).Attribute(c.Input, c.Ints("neuron")!);
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
     }
 
@@ -126,7 +126,7 @@ public sealed class GradientMethodParityTests
     public void NeuronIntegratedGradients_MatchesCaptum(string name)
     {
         var c = Fixtures.Case(name);
-        var result = new NeuronIntegratedGradients(c.Oracle(), c.String("layer")!).Attribute(c.Input, c.Ints("neuron")!, c.Baseline,
+        var result = new NeuronIntegratedGradients(c.LayerOracle()).Attribute(c.Input, c.Ints("neuron")!, c.Baseline,
             c.Int("steps", 50), IntegrationRule.Parse(c.String("integration") ?? "gausslegendre"));
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
     }

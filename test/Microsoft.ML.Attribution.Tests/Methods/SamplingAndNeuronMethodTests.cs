@@ -96,11 +96,11 @@ public sealed class SamplingAndNeuronMethodTests
         StringAssert.Contains(e.Message, "[2, 4]");
     }
 
-    private static (OnnxGradientOracle Oracle, string Relu) Toy()
+    private static (OnnxLayerOracle Oracle, string Relu) Toy()
     {
         var path = Fixtures.Case("toy_ig_gausslegendre").ModelPath;
         var relu = OnnxModel.Load(path).TopologicalOrder.First(n => n.OpType == "Relu").Output[0];
-        return (new OnnxGradientOracle(path), relu);
+        return (new OnnxLayerOracle(path, relu), relu);
     }
 
     [TestMethod]
@@ -108,7 +108,7 @@ public sealed class SamplingAndNeuronMethodTests
     {
         var (oracle, relu) = Toy();
         var inputs = new NdArray<float>([1f, 2f, 3f, 0.5f, -1f, 2f], 2, 3);
-        var result = new NeuronGradient(oracle, relu).Attribute(inputs, [2]);
+        var result = new NeuronGradient(oracle).Attribute(inputs, [2]);
         // Toy lin1 weights: arange(-4, 5).view(3, 3); unit 2 = relu(2·x0 + 3·x1 + 4·x2).
         CollectionAssert.AreEqual(new[] { 2f, 3f, 4f, 2f, 3f, 4f }, result.Attributions.Data);
     }
@@ -118,7 +118,7 @@ public sealed class SamplingAndNeuronMethodTests
     {
         var (oracle, relu) = Toy();
         var inputs = new NdArray<float>([1f, 2f, 3f, 0.5f, -1f, 2f], 2, 3);
-        var result = new NeuronIntegratedGradients(oracle, relu).Attribute(inputs, [1], steps: 100);
+        var result = new NeuronIntegratedGradients(oracle).Attribute(inputs, [1], steps: 100);
         // Unit 1 = relu(−x0 + 0·x1 + x2), baseline 0 → relu(0) = 0.
         Assert.AreEqual(2f, result.Attributions.Row(0).ToArray().Sum(), 1e-4);
         Assert.AreEqual(1.5f, result.Attributions.Row(1).ToArray().Sum(), 1e-4);
@@ -128,10 +128,24 @@ public sealed class SamplingAndNeuronMethodTests
     public void NeuronMethods_RejectUnknownLayersAndBadNeurons()
     {
         var (oracle, relu) = Toy();
-        var e = Assert.ThrowsExactly<ArgumentException>(() => new NeuronGradient(oracle, relu + "_typo"));
+        var e = Assert.ThrowsExactly<ArgumentException>(() => new NeuronGradient(new OnnxLayerOracle(Fixtures.Case("toy_ig_gausslegendre").ModelPath, relu + "_typo")));
         StringAssert.Contains(e.Message, relu);
         var inputs = new NdArray<float>(new float[3], 1, 3);
-        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new NeuronGradient(oracle, relu).Attribute(inputs, [3]));
-        Assert.ThrowsExactly<ArgumentException>(() => new NeuronGradient(oracle, relu).Attribute(inputs, [0, 0]));
+        var outside = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new NeuronGradient(oracle).Attribute(inputs, [3]));
+        StringAssert.Contains(outside.Message, $"layer '{relu}'");
+        var rank = Assert.ThrowsExactly<ArgumentException>(() => new NeuronGradient(oracle).Attribute(inputs, [0, 0]));
+        StringAssert.Contains(rank.Message, "[0, 0]");
+    }
+
+    [TestMethod]
+    public void NeuronGradient_AtTheLayerInput_IsTheGradientOfThePreActivation()
+    {
+        var (oracle, _) = Toy();
+        // The Relu's input is unit 2's pre-activation 2·x0 + 3·x1 + 4·x2, linear even where the Relu is off.
+        var inputs = new NdArray<float>([-1f, -2f, -3f], 1, 3);
+        var atOutput = new NeuronGradient(oracle).Attribute(inputs, [2]);
+        var atInput = new NeuronGradient(oracle).Attribute(inputs, [2], attributeToNeuronInput: true);
+        CollectionAssert.AreEqual(new[] { 0f, 0f, 0f }, atOutput.Attributions.Data);
+        CollectionAssert.AreEqual(new[] { 2f, 3f, 4f }, atInput.Attributions.Data);
     }
 }

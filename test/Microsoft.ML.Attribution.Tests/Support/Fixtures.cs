@@ -54,6 +54,9 @@ internal sealed record FixtureCase(string Name, string Method, string ModelPath,
     /// <summary>The case's model as a gradient oracle (cut at <see cref="CutAt"/> when the case says so).</summary>
     public Microsoft.ML.Attribution.Oracles.OnnxGradientOracle Oracle() => Model() is var (bytes, input) ? new(bytes, input, OutputName) : null!;
 
+    /// <summary>The case's model and its "layer" parameter as a layer oracle (cut at <see cref="CutAt"/> when the case says so).</summary>
+    public Microsoft.ML.Attribution.Oracles.OnnxLayerOracle LayerOracle() => Model() is var (bytes, input) ? new(bytes, String("layer")!, input, OutputName) : null!;
+
     /// <summary>The model to run: the file, or its graph cut at <see cref="CutAt"/>.</summary>
     public (byte[] Bytes, string Input) Model() => CutAt is { } cut
         ? (Microsoft.ML.Attribution.Onnx.OnnxModel.Load(ModelPath).CutAt(cut).ToBytes(), cut)
