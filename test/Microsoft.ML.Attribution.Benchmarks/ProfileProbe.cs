@@ -21,6 +21,7 @@ public static class ProfileProbe
         {
             ProfilePrefix = Environment.GetEnvironmentVariable("PROFILE_OFF") is null ? Path.Combine(folder, workload) : null,
             IntraOpThreads = int.TryParse(Environment.GetEnvironmentVariable("PROFILE_THREADS"), out int t) ? t : 0,
+            SessionConfig = Environment.GetEnvironmentVariable("PROFILE_CONFIG"),
         };
         string models = Path.Combine(AppContext.BaseDirectory, "BenchModels");
         var images = Npy.ReadFloat(Path.Combine(models, "resnet", "input.npy"));

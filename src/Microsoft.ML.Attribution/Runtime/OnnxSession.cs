@@ -129,6 +129,11 @@ internal sealed class OnnxSession
             sessionOptions.ProfileOutputPathPrefix = $"{prefix}_{n}";
             sessionOptions.OptimizedModelFilePath = $"{prefix}_{n}.onnx";
         }
+        foreach (var entry in (options.SessionConfig ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = entry.Split('=', 2);
+            sessionOptions.AddSessionConfigEntry(parts[0], parts[1]);
+        }
         if (options.IntraOpThreads > 0) sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
         if (options.InterOpThreads > 0) sessionOptions.InterOpNumThreads = options.InterOpThreads;
         var device = ExecutionDevice.Cpu;

@@ -129,4 +129,27 @@ public sealed class IoBindingTests
         AssertArrays.Close(c.Expected, cam.Attributions, 1e-4, "Grad-CAM on CUDA");
         Assert.IsTrue(ForwardSession(new RuntimeOptions { Device = ExecutionDevice.Cuda }).Stages);
     }
+
+    [TestMethod]
+    [DataRow(false)]
+    [DataRow(true)]
+    public void ConcurrentCallers_OnOneOracle_GetTheirOwnBindingsAndBuffers(bool stage)
+    {
+        var c = Resnet;
+        var oracle = new OnnxGradientOracle(c.ModelPath, options: new RuntimeOptions { Stage = stage });
+        var layer = new OnnxLayerOracle(c.ModelPath, c.String("layer")!, options: new RuntimeOptions { Stage = stage });
+        var expected = new IntegratedGradients(oracle).Attribute(c.Input, target: c.Target, steps: 8, internalBatchSize: 5);
+        var expectedCam = new LayerGradCam(layer).Attribute(c.Input, c.Target, reluAttributions: true, internalBatchSize: 1);
+
+        var results = new (AttributionResult Ig, AttributionResult Cam)[6];
+        Parallel.For(0, results.Length, new ParallelOptions { MaxDegreeOfParallelism = 6 }, k =>
+            results[k] = (new IntegratedGradients(oracle).Attribute(c.Input, target: c.Target, steps: 8, internalBatchSize: 5),
+                new LayerGradCam(layer).Attribute(c.Input, c.Target, reluAttributions: true, internalBatchSize: 1)));
+
+        foreach (var (ig, cam) in results)
+        {
+            CollectionAssert.AreEqual(expected.Attributions.Data, ig.Attributions.Data);
+            CollectionAssert.AreEqual(expectedCam.Attributions.Data, cam.Attributions.Data);
+        }
+    }
 }
