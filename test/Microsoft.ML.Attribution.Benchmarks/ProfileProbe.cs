@@ -33,7 +33,7 @@ public static class ProfileProbe
             "ig_resnet" => () => new IntegratedGradients(resnetOracle).Attribute(images, target: Target.Class(0), steps: 50),
             "gradcam_resnet" => () => new LayerGradCam(blockOracle).Attribute(images, Target.Class(0), reluAttributions: true),
             "gradcam_session" => SessionOnly(blockOracle, images),
-            _ => ComparisonWorkload(workload),
+            _ => ComparisonWorkload(workload, options),
         };
         run();
         run();
@@ -105,12 +105,12 @@ public static class ProfileProbe
         };
     }
 
-    // Any other workload of the Captum comparison, by its benchmark name (default runtime options).
-    private static Func<AttributionResult> ComparisonWorkload(string name)
+    // Any other workload of the Captum comparison, by its benchmark name.
+    private static Func<AttributionResult> ComparisonWorkload(string name, RuntimeOptions options)
     {
         var method = typeof(ComparisonBenchmarks).GetMethod(name)
             ?? throw new ArgumentException($"Unknown workload '{name}'; use gradcam_session or a ComparisonBenchmarks method.");
-        var benchmarks = new ComparisonBenchmarks();
+        var benchmarks = new ComparisonBenchmarks { Options = options };
         benchmarks.Setup();
         return () => (AttributionResult)method.Invoke(benchmarks, null)!;
     }

@@ -202,8 +202,11 @@ internal sealed class OnnxModel
         return $"Tensor '{name}' does not exist in the model; nearest names: {string.Join(", ", nearest)}.";
     }
 
-    /// <summary>Removes nodes and initializers that no graph output depends on.</summary>
-    private static OnnxModel Prune(ModelProto proto)
+    /// <summary>
+    /// Removes nodes and initializers that no graph output depends on, and (unless <paramref name="keepInputs"/>) the
+    /// graph inputs nothing reads. Nodes must be in topological order.
+    /// </summary>
+    internal static OnnxModel Prune(ModelProto proto, bool keepInputs = false)
     {
         var graph = proto.Graph;
         var needed = new HashSet<string>(graph.Output.Select(o => o.Name), StringComparer.Ordinal);
@@ -236,9 +239,12 @@ internal sealed class OnnxModel
         var initializers = graph.Initializer.Where(t => needed.Contains(t.Name)).ToList();
         graph.Initializer.Clear();
         graph.Initializer.AddRange(initializers);
-        var inputs = graph.Input.Where(i => needed.Contains(i.Name)).ToList();
-        graph.Input.Clear();
-        graph.Input.AddRange(inputs);
+        if (!keepInputs)
+        {
+            var inputs = graph.Input.Where(i => needed.Contains(i.Name)).ToList();
+            graph.Input.Clear();
+            graph.Input.AddRange(inputs);
+        }
         return new OnnxModel(proto);
     }
 
