@@ -177,6 +177,15 @@ public sealed class ActivationGradientTests
     }
 
     [TestMethod]
+    public void Softplus_MatchesFiniteDifferences()
+    {
+        // float32 only on ONNX Runtime's CPU provider; smooth, so the float32 step adds O(h²) error only.
+        var g = new TestGraph(elemType: OnnxDataType.Float).Input("x", "batch", 6);
+        g.Output(g.Node("Softplus", ["x"]));
+        GradientCheck.AssertMatchesFloat32(g.Build(), new() { ["x"] = [3, 6] }, lo: -3, hi: 3);
+    }
+
+    [TestMethod]
     public void Kinks_FollowPyTorch()
     {
         // leaky_relu and elu take the negative branch at 0; hardsigmoid's slope is 0 at the saturation points.

@@ -27,6 +27,17 @@ public sealed class TransformerGradientTests
     }
 
     [TestMethod]
+    public void Attention_4D_MatMuls_WithBroadcastMask_MatchFiniteDifferences()
+    {
+        // [N,h,L,d] @ [N,h,d,L] scores, softmax, @ [N,h,L,d]; plus a [1,1,L,L] additive mask broadcast over N and h.
+        var g = new TestGraph().Input("q", "batch", 2, 3, 4).Input("k", "batch", 2, 4, 3).Input("v", "batch", 2, 3, 4);
+        var mask = g.Weight([0, -1, -2, 0.5, 0, -1, 0, 0.25, 0], 1, 1, 3, 3);
+        var scores = g.Node("Add", [g.Node("Div", [g.Node("MatMul", ["q", "k"]), g.Weight([2.0])]), mask]);
+        g.Output(g.Node("MatMul", [g.Node("Softmax", [scores], IntAttr("axis", -1)), "v"]));
+        GradientCheck.AssertMatchesFiniteDifferences(g.Build(), new() { ["q"] = [2, 2, 3, 4], ["k"] = [2, 2, 4, 3], ["v"] = [2, 2, 3, 4] });
+    }
+
+    [TestMethod]
     public void MatMul_AttentionWithSymbolicBatch_MatchesFiniteDifferences()
     {
         var g = new TestGraph().Input("q", "batch", 2, 3, 4).Input("k", "batch", 2, 4, 3);
