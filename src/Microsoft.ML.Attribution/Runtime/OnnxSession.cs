@@ -149,7 +149,9 @@ internal sealed class OnnxSession
             {
                 try
                 {
-                    sessionOptions.AppendExecutionProvider_CUDA(options.CudaDeviceId);
+                    using var cuda = new OrtCUDAProviderOptions();
+                    cuda.UpdateOptions(CudaProviderSettings(options));
+                    sessionOptions.AppendExecutionProvider_CUDA(cuda);
                     device = ExecutionDevice.Cuda;
                 }
                 catch (Exception e) when (e is EntryPointNotFoundException or OnnxRuntimeException or DllNotFoundException)
@@ -173,6 +175,13 @@ internal sealed class OnnxSession
     /// <summary>Ends profiling of every cached session made with <paramref name="options"/>; returns the profile files.</summary>
     internal static IReadOnlyList<string> EndProfiling(RuntimeOptions options) =>
         Cache.Where(e => e.Key.Item2 == options && e.Value.Session.IsValueCreated).Select(e => e.Value.Session.Value.Session.EndProfiling()).ToList();
+
+    /// <summary>The CUDA execution provider's settings for these options: the device, and TF32 off unless allowed.</summary>
+    internal static Dictionary<string, string> CudaProviderSettings(RuntimeOptions options) => new()
+    {
+        ["device_id"] = options.CudaDeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["use_tf32"] = options.AllowTf32 ? "1" : "0",
+    };
 
     private static void LogOnce(Action<string>? log, string message)
     {

@@ -19,6 +19,12 @@ public sealed record RuntimeOptions
     /// <summary>CUDA device ordinal when <see cref="Device"/> is CUDA.</summary>
     public int CudaDeviceId { get; init; }
 
+    /// <summary>
+    /// Let CUDA run float32 matrix products and convolutions in TF32 on Ampere and newer GPUs: faster, but with about
+    /// three decimal digits, so attributions drift from the CPU's and Captum's. Default false (full float32).
+    /// </summary>
+    public bool AllowTf32 { get; init; }
+
     /// <summary>Threads of ONNX Runtime's intra-op pool; 0 lets ONNX Runtime choose (one per physical core).</summary>
     public int IntraOpThreads { get; init; }
 

@@ -54,6 +54,16 @@ public sealed class DeviceSelectionTests
     }
 
     [TestMethod]
+    [DataRow(false, "0")]
+    [DataRow(true, "1")]
+    public void CudaProviderSettings_NameTheDevice_AndKeepTf32OffUnlessAllowed(bool allow, string tf32)
+    {
+        var settings = OnnxSession.CudaProviderSettings(new RuntimeOptions { Device = ExecutionDevice.Cuda, CudaDeviceId = 2, AllowTf32 = allow });
+        Assert.AreEqual("2", settings["device_id"]);
+        Assert.AreEqual(tf32, settings["use_tf32"]);
+    }
+
+    [TestMethod]
     public void UnknownDeviceName_IsRejected()
     {
         var e = Assert.ThrowsExactly<ArgumentException>(() => RuntimeOptions.ForDevice("tpu"));
