@@ -46,7 +46,7 @@ public sealed class NeuronConductance
         var reference = Baselines.Expand(baselines, inputs, _oracle.InputName);
         _oracle.Validate(InputRows.Of(reference));
         var (alphas, weights) = IntegrationRule.Points(method, steps);
-        string layer = _oracle.Resolve(attributeToNeuronInput);
+        string layer = _oracle.Resolve(attributeToNeuronInput, nameof(attributeToNeuronInput));
         int n = inputs.Rows, rowSize = inputs.RowSize;
         int chunk = _oracle.ChunkRows(internalBatchSize, rowSize);
 

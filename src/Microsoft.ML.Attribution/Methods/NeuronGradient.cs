@@ -33,7 +33,7 @@ internal sealed class NeuronOracles(OnnxLayerOracle oracle)
     private readonly Lazy<OnnxGradientOracle>[] _oracles =
     [
         new(() => oracle.AsGradientOracle(oracle.Resolve(false))),
-        new(() => oracle.AsGradientOracle(oracle.Resolve(true))),
+        new(() => oracle.AsGradientOracle(oracle.Resolve(true, "attributeToNeuronInput"))),
     ];
 
     public OnnxLayerOracle Layer { get; } = oracle ?? throw new ArgumentNullException(nameof(oracle));

@@ -203,24 +203,35 @@ internal sealed class OnnxModel
     }
 
     /// <summary>
-    /// Removes nodes and initializers that no graph output depends on, and (unless <paramref name="keepInputs"/>) the
-    /// graph inputs nothing reads. Nodes must be in topological order.
+    /// Removes nodes and initializers that no graph output depends on, and the graph inputs nothing reads (with
+    /// <paramref name="keepInputs"/>, only inputs that merely named a removed initializer). Works whatever the node
+    /// order (ONNX Runtime accepts graphs that are not sorted); the kept nodes keep their order.
     /// </summary>
     internal static OnnxModel Prune(ModelProto proto, bool keepInputs = false)
     {
         var graph = proto.Graph;
-        var needed = new HashSet<string>(graph.Output.Select(o => o.Name), StringComparer.Ordinal);
-        var keep = new List<NodeProto>();
-        for (int i = graph.Node.Count - 1; i >= 0; i--)
+        var producer = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < graph.Node.Count; i++)
         {
-            var node = graph.Node[i];
-            // Node order in a valid ONNX graph is topological; walk it backwards.
-            if (!node.Output.Any(needed.Contains)) continue;
-            keep.Add(node);
-            foreach (var input in node.Input)
+            foreach (var output in graph.Node[i].Output)
             {
-                if (input.Length > 0) needed.Add(input);
+                if (output.Length > 0) producer[output] = i;
             }
+        }
+        var needed = new HashSet<string>(StringComparer.Ordinal);
+        var pending = new Stack<string>(graph.Output.Select(o => o.Name));
+        var kept = new bool[graph.Node.Count];
+        void Need(string tensor)
+        {
+            if (tensor.Length > 0 && needed.Add(tensor)) pending.Push(tensor);
+        }
+        foreach (var o in graph.Output) needed.Add(o.Name);
+        while (pending.Count > 0)
+        {
+            if (!producer.TryGetValue(pending.Pop(), out int i) || kept[i]) continue;
+            kept[i] = true;
+            var node = graph.Node[i];
+            foreach (var input in node.Input) Need(input);
             foreach (var attr in node.Attribute)
             {
                 // Subgraphs (If/Loop/Scan) may read outer-scope tensors.
@@ -228,23 +239,22 @@ internal sealed class OnnxModel
                 {
                     foreach (var n in g.Node)
                     {
-                        foreach (var input in n.Input) needed.Add(input);
+                        foreach (var input in n.Input) Need(input);
                     }
                 }
             }
         }
-        keep.Reverse();
+        var keep = graph.Node.Where((_, i) => kept[i]).ToList();
         graph.Node.Clear();
         graph.Node.AddRange(keep);
+        // An IR < 4 model may list initializers among its inputs: an input whose initializer is removed goes too.
+        var removedInitializers = graph.Initializer.Select(t => t.Name).Where(n => !needed.Contains(n)).ToHashSet(StringComparer.Ordinal);
+        var inputs = graph.Input.Where(i => needed.Contains(i.Name) || (keepInputs && !removedInitializers.Contains(i.Name))).ToList();
         var initializers = graph.Initializer.Where(t => needed.Contains(t.Name)).ToList();
         graph.Initializer.Clear();
         graph.Initializer.AddRange(initializers);
-        if (!keepInputs)
-        {
-            var inputs = graph.Input.Where(i => needed.Contains(i.Name)).ToList();
-            graph.Input.Clear();
-            graph.Input.AddRange(inputs);
-        }
+        graph.Input.Clear();
+        graph.Input.AddRange(inputs);
         return new OnnxModel(proto);
     }
 

@@ -151,8 +151,9 @@ public sealed class OnnxGradientOracle : IGradientOracle, IBufferedOracle, Metho
             return AsRows(result, inputs.Rows);
         }
         var output = ForwardSession.Run([NamedInput.Of(InputName, inputs), .. otherInputs], [OutputName])[0];
-        _outputRowShapes.TryAdd(RowKey(inputs.Shape), output.Shape.Length > 0 ? output.Shape[1..] : []);
-        return AsRows(output, inputs.Rows);
+        var rows = AsRows(output, inputs.Rows); // checks the batch axis before the shape is trusted for binding
+        _outputRowShapes.TryAdd(RowKey(inputs.Shape), output.Shape[1..]);
+        return rows;
     }
 
     /// <inheritdoc />
@@ -235,7 +236,7 @@ public sealed class OnnxGradientOracle : IGradientOracle, IBufferedOracle, Metho
     {
         int rowSize = input.Shape.Length == 0 ? 1 : (int)NdArray<float>.ShapeSize(input.Shape.AsSpan(1));
         var row = Array.CreateInstance(input.Data.GetType().GetElementType()!, rowSize);
-        Array.Copy(input.Data, row, rowSize);
+        Array.Copy(input.Data, input.Offset, row, 0, rowSize);
         return new NamedInput(input.Name, row, [1, .. input.Shape[1..]]);
     }
 

@@ -106,11 +106,11 @@ public sealed class OnnxLayerOracle
     }
 
     /// <summary>The layer tensor, or its input when <paramref name="attributeToLayerInput"/> is set.</summary>
-    internal string Resolve(bool attributeToLayerInput)
+    internal string Resolve(bool attributeToLayerInput, string parameter = "attributeToLayerInput")
     {
         if (!attributeToLayerInput) return LayerName;
         return LayerInputName ?? throw new ArgumentException(
-            $"Layer '{LayerName}' is a graph input; it has no producing node whose input could be attributed (attributeToLayerInput).");
+            $"Layer '{LayerName}' is a graph input; it has no producing node whose input could be attributed ({parameter}).");
     }
 
     private string RequireLayer(string layer)

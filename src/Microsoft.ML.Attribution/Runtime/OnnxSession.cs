@@ -82,7 +82,7 @@ internal sealed class OnnxSession
     public static OnnxSession Get(byte[] model, RuntimeOptions options)
     {
         var key = (Convert.ToHexString(SHA256.HashData(model)), options);
-        var entry = Cache.GetOrAdd(key, _ => new CacheEntry(new Lazy<OnnxSession>(() => Create(model, options))));
+        var entry = Cache.GetOrAdd(key, _ => new CacheEntry(new Lazy<OnnxSession>(() => Create(model, options))) { LastUsed = Interlocked.Increment(ref _clock) });
         Interlocked.Exchange(ref entry.LastUsed, Interlocked.Increment(ref _clock));
         if (Cache.Count > MaxCachedSessions) Trim();
         return entry.Session.Value;
@@ -219,12 +219,27 @@ internal sealed class OnnxSession
             if (size > output.Memory.Length)
                 throw new ArgumentException($"Output '{output.Name}' shaped {NdArray<float>.FormatShape(output.Shape)} needs {size} values; its destination holds {output.Memory.Length}.");
         }
-        var context = _contexts.TryTake(out var pooled) ? pooled
-            : new RunContext(Session.CreateIoBinding(), Stages ? StagingBuffers.For(Session, Device, _options.CudaDeviceId) : null);
+        // A graph input requested as an output (a layer that is the model input) is not written by ONNX Runtime into a
+        // bound buffer: its values are the feed's.
+        if (outputs.Any(o => InputNames.Contains(o.Name)))
+        {
+            foreach (var output in outputs.Where(o => InputNames.Contains(o.Name)))
+            {
+                var feed = inputs.FirstOrDefault(i => i.Name == output.Name);
+                if (feed.Data is not float[] values)
+                    throw new ArgumentException($"Output '{output.Name}' is a graph input; feed it as float32 values to read it back.");
+                values.AsSpan(feed.Offset, (int)NdArray<float>.ShapeSize(output.Shape)).CopyTo(output.Memory.Span);
+            }
+            var computed = outputs.Where(o => !InputNames.Contains(o.Name)).ToList();
+            if (computed.Count > 0) RunInto(inputs, computed);
+            return;
+        }
+        var context = _contexts.TryTake(out var pooled) ? pooled : NewContext();
         var binding = context.Binding;
         var owned = new List<OrtValue>(context.Staging is null ? inputs.Count + outputs.Count : 0);
         try
         {
+            context.Staging?.BeginRun();
             foreach (var input in inputs)
             {
                 var value = context.Staging?.Input(input) ?? input.ToOrtValue();
@@ -260,6 +275,20 @@ internal sealed class OnnxSession
             binding.ClearBoundOutputs();
             _contexts.Add(context);
             foreach (var v in owned) v.Dispose();
+        }
+    }
+
+    private RunContext NewContext()
+    {
+        var binding = Session.CreateIoBinding();
+        try
+        {
+            return new RunContext(binding, Stages ? StagingBuffers.For(Session, Device, _options.CudaDeviceId) : null);
+        }
+        catch
+        {
+            binding.Dispose();
+            throw;
         }
     }
 

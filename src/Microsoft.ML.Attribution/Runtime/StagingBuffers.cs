@@ -42,9 +42,20 @@ internal sealed class StagingBuffers : IDisposable
         }
         catch (OnnxRuntimeException e)
         {
-            throw new InvalidOperationException($"The ONNX Runtime session has no allocator for '{memory.Name}' memory (device {deviceId}): {e.Message} " +
+            string name = memory.Name;
+            if (!ReferenceEquals(memory, OrtMemoryInfo.DefaultInstance)) memory.Dispose();
+            throw new InvalidOperationException($"The ONNX Runtime session has no allocator for '{name}' memory (device {deviceId}): {e.Message} " +
                 (device == ExecutionDevice.Cuda ? "Page-locked staging needs a session running on the CUDA execution provider (Microsoft.ML.OnnxRuntime.Gpu)." : ""), e);
         }
+    }
+
+    /// <summary>
+    /// Called before binding a run: drops the kept tensors once there are many (callers' shapes vary), never during a
+    /// run, whose bound tensors must stay alive until its outputs are copied out.
+    /// </summary>
+    public void BeginRun()
+    {
+        if (_values.Count >= MaxKept) Clear();
     }
 
     /// <summary>The staged tensor for <paramref name="input"/>, holding a copy of its values.</summary>
@@ -81,7 +92,6 @@ internal sealed class StagingBuffers : IDisposable
     {
         var key = (name, type, NdArray<float>.FormatShape(shape));
         if (_values.TryGetValue(key, out var value)) return value;
-        if (_values.Count >= MaxKept) Clear();
         value = OrtValue.CreateAllocatedTensorValue(_allocator, type, shape.Select(d => (long)d).ToArray());
         _values[key] = value;
         return value;
@@ -100,5 +110,6 @@ internal sealed class StagingBuffers : IDisposable
     {
         Clear();
         _allocator.Dispose();
+        if (!ReferenceEquals(Memory, OrtMemoryInfo.DefaultInstance)) Memory.Dispose();
     }
 }
