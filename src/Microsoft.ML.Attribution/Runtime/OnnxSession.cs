@@ -194,12 +194,21 @@ internal sealed class OnnxSession
     /// <summary>Whether bound inputs and outputs go through <see cref="StagingBuffers"/> (always on CUDA).</summary>
     public bool Stages => Device == ExecutionDevice.Cuda || _options.Stage;
 
+    /// <summary>Run contexts kept for reuse; more concurrent callers than this get contexts that are disposed after their run.</summary>
+    private static readonly int MaxPooledContexts = Math.Max(2, Environment.ProcessorCount);
+
     /// <summary>An I/O binding and, when the session stages, its reusable staging tensors: one per concurrent run.</summary>
-    private sealed class RunContext(OrtIoBinding binding, StagingBuffers? staging)
+    private sealed class RunContext(OrtIoBinding binding, StagingBuffers? staging) : IDisposable
     {
         public OrtIoBinding Binding { get; } = binding;
 
         public StagingBuffers? Staging { get; } = staging;
+
+        public void Dispose()
+        {
+            Staging?.Dispose();
+            Binding.Dispose();
+        }
     }
 
     /// <summary>
@@ -273,7 +282,9 @@ internal sealed class OnnxSession
         {
             binding.ClearBoundInputs();
             binding.ClearBoundOutputs();
-            _contexts.Add(context);
+            // Keep a bounded pool: a burst of concurrent callers must not pin bindings (and, on CUDA, page-locked memory) for good.
+            if (_contexts.Count < MaxPooledContexts) _contexts.Add(context);
+            else context.Dispose();
             foreach (var v in owned) v.Dispose();
         }
     }
