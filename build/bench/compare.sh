@@ -8,12 +8,13 @@ cd "$(dirname "$0")/../.."
 : "${CAPTUM_SRC:?set CAPTUM_SRC to a Captum checkout}"
 /usr/bin/python3 build/bench/models.py >/dev/null
 /usr/bin/python3 build/bench/captum_bench.py
-dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- --filter '*ComparisonBenchmarks*' \
-  --warmupCount 3 --iterationCount 15 --launchCount 1 --exporters json --artifacts build/bench/artifacts >/dev/null
-dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- --filter '*ScalingBenchmarks*' \
-  --warmupCount 2 --iterationCount 7 --launchCount 1 --exporters json --artifacts build/bench/artifacts >/dev/null
+# Peak memory first, on a quiet machine (right after BenchmarkDotNet's processes the first probe ran 10× slower).
 mkdir -p build/bench/artifacts
 for rows in 10000 100000; do
   dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- memory "$rows"
 done > build/bench/artifacts/memory.txt
+dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- --filter '*ComparisonBenchmarks*' \
+  --warmupCount 3 --iterationCount 15 --launchCount 1 --exporters json --artifacts build/bench/artifacts >/dev/null
+dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- --filter '*ScalingBenchmarks*' \
+  --warmupCount 2 --iterationCount 7 --launchCount 1 --exporters json --artifacts build/bench/artifacts >/dev/null
 /usr/bin/python3 build/bench/compare_report.py
