@@ -114,6 +114,30 @@ internal sealed class GradientContext
 
     public string Sum(IReadOnlyList<string> terms) => terms.Count == 1 ? terms[0] : Emit("Sum", terms.ToArray());
 
+    // Gradients that broadcast against a tensor but do not have its shape yet (a reduction's gradient before its Expand).
+    private readonly Dictionary<string, string> _broadcastTo = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Marks <paramref name="gradient"/> as the gradient of <paramref name="like"/> up to broadcasting: it takes that shape
+    /// only when needed (<see cref="Materialize"/>). Summed with a full-shape contribution (Sum broadcasts from opset 8),
+    /// it never needs the Expand — a tenth of a transformer's backward pass was such Expands feeding Sums.
+    /// </summary>
+    public string BroadcastTo(string gradient, string like)
+    {
+        _broadcastTo[gradient] = like;
+        return gradient;
+    }
+
+    /// <summary>Whether <paramref name="gradient"/> still lacks the shape of the tensor it belongs to.</summary>
+    public bool IsBroadcast(string gradient) => _broadcastTo.ContainsKey(gradient);
+
+    /// <summary><paramref name="gradient"/> expanded to its tensor's shape if it was marked by <see cref="BroadcastTo"/>.</summary>
+    public string Materialize(string gradient)
+    {
+        if (!_broadcastTo.Remove(gradient, out var like)) return gradient;
+        return Emit("Expand", [gradient, Emit("Shape", [like])]);
+    }
+
     /// <summary>Reshape <paramref name="x"/> to the (run-time) shape of forward tensor <paramref name="like"/>.</summary>
     public string ReshapeLike(string x, string like) => Emit("Reshape", [x, Emit("Shape", [like])]);
 

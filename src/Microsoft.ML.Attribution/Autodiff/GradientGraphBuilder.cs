@@ -92,10 +92,16 @@ internal static class GradientGraphBuilder
             if (!contributions.TryGetValue(tensor, out var list) || list.Count == 0) return null;
             if (list.Count > 1)
             {
-                var sum = context.Sum(list);
+                // Contributions that only broadcast (reduction gradients) join a Sum unexpanded when a full-shape one
+                // is there (Sum broadcasts from opset 8); if all of them only broadcast, so does their sum.
+                bool allBroadcast = list.All(context.IsBroadcast);
+                var terms = context.Opset >= 8 ? list : list.Select(context.Materialize).ToList();
+                var sum = context.Sum(terms);
+                if (allBroadcast && context.Opset >= 8) context.BroadcastTo(sum, tensor);
                 list.Clear();
                 list.Add(sum);
             }
+            list[0] = context.Materialize(list[0]);
             return list[0];
         }
 

@@ -62,13 +62,11 @@ internal static class ReductionRules
         ? c.Emit("ReduceSum", [x, t], IntAttr("keepdims", 1))
         : c.ReduceSum(x, r.Axes!, keepDims: true);
 
-    private static string ExpandTo(GradientContext c, string x, string like) => c.Emit("Expand", [x, c.Emit("Shape", [like])]);
-
     private static string?[] ReduceSum(GradientContext c, NodeProto n, string?[] g)
     {
         var r = Describe(c, n);
         if (r.Identity) return [g[0]];
-        return [ExpandTo(c, Restore(c, r, g[0]!), n.Input[0])];
+        return [c.BroadcastTo(Restore(c, r, g[0]!), n.Input[0])];
     }
 
     private static string?[] ReduceMean(GradientContext c, NodeProto n, string?[] g)
@@ -81,7 +79,7 @@ internal static class ReductionRules
         string count = r.Axes is not null && TensorOpBuilders.StaticProduct(r.Axes.Select(a => shape[a])) is { } known
             ? c.Scalar(known, type)
             : c.Emit("Cast", [c.Div(c.Emit("Size", [x]), c.Emit("Size", [n.Output[0]]))], IntAttr("to", type));
-        return [ExpandTo(c, c.Div(Restore(c, r, g[0]!), count), x)];
+        return [c.BroadcastTo(c.Div(Restore(c, r, g[0]!), count), x)];
     }
 
     // The gradient goes to every position that attains the extremum, split equally among ties. This is PyTorch's
