@@ -124,8 +124,12 @@ internal sealed class GradientContext
     /// </summary>
     public string BroadcastTo(string gradient, string like)
     {
-        _broadcastTo[gradient] = like;
-        return gradient;
+        // The mark belongs to this contribution, not to the name: a reduction with keepdims passes its output gradient
+        // on unchanged, and that name may also reach other tensors. A fresh name (Identity, which ONNX Runtime removes)
+        // keeps the mark from spreading to them.
+        var own = Emit("Identity", [gradient]);
+        _broadcastTo[own] = like;
+        return own;
     }
 
     /// <summary>Whether <paramref name="gradient"/> still lacks the shape of the tensor it belongs to.</summary>
@@ -135,7 +139,9 @@ internal sealed class GradientContext
     public string Materialize(string gradient)
     {
         if (!_broadcastTo.Remove(gradient, out var like)) return gradient;
-        return Emit("Expand", [gradient, Emit("Shape", [like])]);
+        var shape = Emit("Shape", [like]);
+        // Expand arrived in opset 8; before it, Tile by the ratio of the shapes (1 on the axes that already match).
+        return Opset >= 8 ? Emit("Expand", [gradient, shape]) : Emit("Tile", [gradient, Emit("Div", [shape, Emit("Shape", [gradient])])]);
     }
 
     /// <summary>Reshape <paramref name="x"/> to the (run-time) shape of forward tensor <paramref name="like"/>.</summary>

@@ -97,7 +97,7 @@ internal static class GradientGraphBuilder
                 bool allBroadcast = list.All(context.IsBroadcast);
                 var terms = context.Opset >= 8 ? list : list.Select(context.Materialize).ToList();
                 var sum = context.Sum(terms);
-                if (allBroadcast && context.Opset >= 8) context.BroadcastTo(sum, tensor);
+                if (allBroadcast && context.Opset >= 8) sum = context.BroadcastTo(sum, tensor);
                 list.Clear();
                 list.Add(sum);
             }

@@ -77,4 +77,35 @@ public sealed class ReductionGradientTests
         g.Output(g.Node("Tanh", [Reduce(g, "ReduceMean", 17, "x", [1], 0)]));
         GradientCheck.AssertMatchesFiniteDifferences(ActivationGradientTests.Build(g), new() { ["x"] = [2, 5, 3] });
     }
+
+    [TestMethod]
+    [DataRow(17)]
+    [DataRow(7)]
+    public void ReductionGradients_JoinOtherContributions_WithoutLosingTheirShape(int opset)
+    {
+        // x reaches y three ways: directly (full shape), through its mean and through its sum over axis 1 (broadcast
+        // gradients). From opset 8 the broadcast ones are summed unexpanded; opset 7's Sum cannot broadcast.
+        var g = new TestGraph(opset).Input("x", "batch", 4);
+        var mean = Reduce(g, "ReduceMean", opset, "x", [1], 1);
+        var sum = Reduce(g, "ReduceSum", opset, "x", [1], 1);
+        g.Output(g.Node("Tanh", [g.Node("Mul", [g.Node("Add", ["x", mean]), sum])]));
+        GradientCheck.AssertMatchesFiniteDifferences(ActivationGradientTests.Build(g), new() { ["x"] = [3, 4] });
+    }
+
+    [TestMethod]
+    [DataRow(7, "Tile")]
+    [DataRow(17, "Expand")]
+    public void OnlyBroadcastContributions_AreExpandedOnce(int opset, string expandOp)
+    {
+        // dy/dx comes only from reductions: their sum broadcasts, and one Expand gives it x's shape.
+        var g = new TestGraph(opset).Input("x", "batch", 4);
+        var mean = Reduce(g, "ReduceMean", opset, "x", [1], 1);
+        var sum = Reduce(g, "ReduceSum", opset, "x", [1], 1);
+        g.Output(g.Node("Tanh", [g.Node("Add", [mean, sum])]));
+        var model = ActivationGradientTests.Build(g);
+        var graph = GradientGraphBuilder.Build(model, model.Outputs[0].Name, ["x"]);
+        Assert.AreEqual(opset >= 8 ? 1 : 2, graph.Model.Graph.Node.Count(n => n.OpType == expandOp),
+            "one Expand for the broadcast sum; opset 7's Sum cannot broadcast, so each term is tiled");
+        GradientCheck.AssertMatchesFiniteDifferences(model, new() { ["x"] = [3, 4] });
+    }
 }

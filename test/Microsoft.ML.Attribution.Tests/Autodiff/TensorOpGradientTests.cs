@@ -121,6 +121,29 @@ public sealed class TensorOpGradientTests
     }
 
     [TestMethod]
+    public void Expand_WithASymbolicBatch_AndAOneInTheTargetShape_MatchesFiniteDifferences()
+    {
+        // A 1 in the target shape keeps the input's own size on that axis (the symbolic batch here).
+        var g = new TestGraph().Input("x", "batch", 1, 3);
+        g.Output(g.Node("Tanh", [g.Node("Expand", ["x", g.Int64s(1, 4, 3)])]));
+        GradientCheck.AssertMatchesFiniteDifferences(g.Build(), new() { ["x"] = [2, 1, 3] });
+    }
+
+    [TestMethod]
+    public void Gather_FromATableWithRuntimeIds_ScatterAddsRepeatedRows()
+    {
+        // Ids fed at run time (an int64 graph input with a symbolic batch), repeated and negative: the table's gradient
+        // is a ScatterND-style scatter-add of the rows the ids pick.
+        var g = new TestGraph(16).Input("table", 5, 3).TypedInput("ids", Onnx.OnnxDataType.Int64, "batch", 4);
+        g.Output(g.Node("Tanh", [g.Node("Gather", ["table", "ids"])]));
+        var model = g.Build();
+        var graph = GradientGraphBuilder.Build(model, model.Outputs[0].Name, ["table"]);
+        Assert.IsTrue(graph.Model.TopologicalOrder.Any(n => n.OpType == "ScatterND"), "the table's gradient is scattered");
+        GradientCheck.AssertMatchesFiniteDifferences(model, new() { ["table"] = [5, 3] },
+            int64Inputs: new() { ["ids"] = ([1, 4, 1, -1, 0, 2, 2, 3], [2, 4]) });
+    }
+
+    [TestMethod]
     [DataRow(13, 0)]
     [DataRow(13, 1)]
     [DataRow(16, 0)]

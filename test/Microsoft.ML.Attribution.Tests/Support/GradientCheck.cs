@@ -14,10 +14,14 @@ namespace Microsoft.ML.Attribution.Tests.Support;
 /// </summary>
 internal static class GradientCheck
 {
-    /// <summary>Float64 check: random inputs in [lo, hi], step 1e-6, error ≤ tolerance·max(1, |numeric|).</summary>
+    /// <summary>
+    /// Float64 check: random inputs in [lo, hi], step 1e-6, error ≤ tolerance·max(1, |numeric|).
+    /// <paramref name="int64Inputs"/>: integer inputs (ids) fed but not differentiated.
+    /// </summary>
     public static void AssertMatchesFiniteDifferences(OnnxModel model, Dictionary<string, int[]> inputShapes,
-        int seed = 1, double lo = -1, double hi = 1, double tolerance = 1e-6, string? output = null, IReadOnlyList<string>? wrt = null) =>
-        Check(model, inputShapes, (_, size, random) => Uniform(random, size, lo, hi), [], output, wrt, new Random(seed), 1e-6,
+        int seed = 1, double lo = -1, double hi = 1, double tolerance = 1e-6, string? output = null, IReadOnlyList<string>? wrt = null,
+        Dictionary<string, (double[] Data, int[] Shape)>? int64Inputs = null) =>
+        Check(model, inputShapes, (_, size, random) => Uniform(random, size, lo, hi), int64Inputs ?? [], output, wrt, new Random(seed), 1e-6,
             null, (numeric, analytic) => Math.Abs(numeric - analytic) <= tolerance * Math.Max(1, Math.Abs(numeric)), piecewiseLinear: false);
 
     /// <summary>
