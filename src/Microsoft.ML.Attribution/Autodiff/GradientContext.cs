@@ -119,7 +119,8 @@ internal sealed class GradientContext
 
     /// <summary>
     /// Marks <paramref name="gradient"/> as the gradient of <paramref name="like"/> up to broadcasting: it takes that shape
-    /// only when needed (<see cref="Materialize"/>). Summed with a full-shape contribution (Sum broadcasts from opset 8),
+    /// only when needed (<see cref="Materialize"/>). Only for a rule's returned input gradient: the builder materializes it
+    /// before any rule reads it. Summed with a full-shape contribution (Sum broadcasts from opset 8),
     /// it never needs the Expand — a tenth of a transformer's backward pass was such Expands feeding Sums.
     /// </summary>
     public string BroadcastTo(string gradient, string like)
@@ -134,6 +135,9 @@ internal sealed class GradientContext
 
     /// <summary>Whether <paramref name="gradient"/> still lacks the shape of the tensor it belongs to.</summary>
     public bool IsBroadcast(string gradient) => _broadcastTo.ContainsKey(gradient);
+
+    /// <summary>Whether <paramref name="gradient"/> is marked as broadcasting against a tensor other than <paramref name="tensor"/>.</summary>
+    public bool IsBroadcastToOther(string gradient, string tensor) => _broadcastTo.TryGetValue(gradient, out var like) && like != tensor;
 
     /// <summary><paramref name="gradient"/> expanded to its tensor's shape if it was marked by <see cref="BroadcastTo"/>.</summary>
     public string Materialize(string gradient)

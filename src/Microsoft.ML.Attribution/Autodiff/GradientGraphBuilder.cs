@@ -118,7 +118,7 @@ internal static class GradientGraphBuilder
             {
                 var input = node.Input[i];
                 if (inputGradients[i] is { } gradient && active.Contains(input) && rule.IsDifferentiable(node, i))
-                    Contribute(input, gradient);
+                    Contribute(input, context.IsBroadcastToOther(gradient, input) ? context.Materialize(gradient) : gradient);
             }
         }
         context.Current = null;
