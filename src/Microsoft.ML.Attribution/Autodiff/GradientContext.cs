@@ -140,12 +140,17 @@ internal sealed class GradientContext
     public bool IsBroadcastToOther(string gradient, string tensor) => _broadcastTo.TryGetValue(gradient, out var like) && like != tensor;
 
     /// <summary><paramref name="gradient"/> expanded to its tensor's shape if it was marked by <see cref="BroadcastTo"/>.</summary>
-    public string Materialize(string gradient)
+    /// <param name="gradient">The gradient.</param>
+    /// <param name="keepMark">Leave the mark in place (the name may be in another tensor's list too).</param>
+    public string Materialize(string gradient, bool keepMark = false)
     {
-        if (!_broadcastTo.Remove(gradient, out var like)) return gradient;
+        if (!_broadcastTo.TryGetValue(gradient, out var like)) return gradient;
+        if (!keepMark) _broadcastTo.Remove(gradient);
         var shape = Emit("Shape", [like]);
-        // Expand arrived in opset 8; before it, Tile by the ratio of the shapes (1 on the axes that already match).
-        return Opset >= 8 ? Emit("Expand", [gradient, shape]) : Emit("Tile", [gradient, Emit("Div", [shape, Emit("Shape", [gradient])])]);
+        // Expand arrived in opset 8; before it, Tile: copies = shape + 1 − own shape (the tensor's size where the
+        // gradient has 1, else 1 — also for empty axes, where a ratio would divide 0 by 0).
+        return Opset >= 8 ? Emit("Expand", [gradient, shape])
+            : Emit("Tile", [gradient, Emit("Sub", [Emit("Add", [shape, Int64s(1)]), Emit("Shape", [gradient])])]);
     }
 
     /// <summary>Reshape <paramref name="x"/> to the (run-time) shape of forward tensor <paramref name="like"/>.</summary>

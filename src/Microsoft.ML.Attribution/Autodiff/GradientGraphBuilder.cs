@@ -95,7 +95,7 @@ internal static class GradientGraphBuilder
                 // Contributions that only broadcast (reduction gradients) join a Sum unexpanded when a full-shape one
                 // is there (Sum broadcasts from opset 8); if all of them only broadcast, so does their sum.
                 bool allBroadcast = list.All(context.IsBroadcast);
-                var terms = context.Opset >= 8 ? list : list.Select(context.Materialize).ToList();
+                var terms = context.Opset >= 8 ? list : list.Select(t => context.Materialize(t)).ToList();
                 var sum = context.Sum(terms);
                 if (allBroadcast && context.Opset >= 8) sum = context.BroadcastTo(sum, tensor);
                 list.Clear();
@@ -118,7 +118,7 @@ internal static class GradientGraphBuilder
             {
                 var input = node.Input[i];
                 if (inputGradients[i] is { } gradient && active.Contains(input) && rule.IsDifferentiable(node, i))
-                    Contribute(input, context.IsBroadcastToOther(gradient, input) ? context.Materialize(gradient) : gradient);
+                    Contribute(input, context.IsBroadcastToOther(gradient, input) ? context.Materialize(gradient, keepMark: true) : gradient);
             }
         }
         context.Current = null;

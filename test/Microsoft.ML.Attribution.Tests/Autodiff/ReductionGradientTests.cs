@@ -108,4 +108,31 @@ public sealed class ReductionGradientTests
             "one Expand for the broadcast sum; opset 7's Sum cannot broadcast, so each term is tiled");
         GradientCheck.AssertMatchesFiniteDifferences(model, new() { ["x"] = [3, 4] });
     }
+
+    [TestMethod]
+    [DataRow("ReduceMean", 17, 0)]
+    [DataRow("ReduceSum", 13, 0)]
+    [DataRow("ReduceMean", 17, -1)]
+    [DataRow("ReduceSum", 7, -1)]
+    public void BroadcastGradients_WithoutKeepdimsOrOverAllAxes_JoinFullShapeOnes(string op, int opset, int axis)
+    {
+        // axis −1 here means every axis (no axes given): the reduced gradient is [1, 1] before it broadcasts.
+        var g = new TestGraph(opset).Input("x", "batch", 4);
+        var reduced = Reduce(g, op, opset, "x", axis >= 0 ? [1] : null, keepDims: 0);
+        var back = axis >= 0 ? g.Node("Unsqueeze", opset >= 13 ? [reduced, g.Int64s(1)] : [reduced], opset >= 13 ? [] : [IntsAttr("axes", 1)]) : reduced;
+        g.Output(g.Node("Tanh", [g.Node("Mul", ["x", back])]));
+        GradientCheck.AssertMatchesFiniteDifferences(ActivationGradientTests.Build(g), new() { ["x"] = [3, 4] }, seed: opset);
+    }
+
+    [TestMethod]
+    public void Opset7Tiling_OfAnEmptyBatch_GivesAnEmptyGradient()
+    {
+        var g = new TestGraph(7).Input("x", "batch", 4);
+        g.Output(g.Node("Tanh", [Reduce(g, "ReduceSum", 7, "x", [1], 1)]));
+        var model = ActivationGradientTests.Build(g);
+        var graph = GradientGraphBuilder.Build(model, model.Outputs[0].Name, ["x"]);
+        using var session = new GradientCheck.Session(graph.Model.ToBytes());
+        var result = session.Run(new() { ["x"] = ([], [0, 4]), [graph.SeedInput] = ([], [0, 1]) }, graph.GradientOutputs);
+        CollectionAssert.AreEqual(new[] { 0, 4 }, result[0].Shape);
+    }
 }
