@@ -219,13 +219,13 @@ internal sealed class OnnxModel
             }
         }
         var needed = new HashSet<string>(StringComparer.Ordinal);
-        var pending = new Stack<string>(graph.Output.Select(o => o.Name));
+        var pending = new Stack<string>();
         var kept = new bool[graph.Node.Count];
         void Need(string tensor)
         {
             if (tensor.Length > 0 && needed.Add(tensor)) pending.Push(tensor);
         }
-        foreach (var o in graph.Output) needed.Add(o.Name);
+        foreach (var o in graph.Output) Need(o.Name);
         while (pending.Count > 0)
         {
             if (!producer.TryGetValue(pending.Pop(), out int i) || kept[i]) continue;

@@ -17,9 +17,7 @@ public sealed class OnnxGradientOracle : IGradientOracle, IBufferedOracle, Metho
     private readonly int[]? _rowShape;
     private readonly ConcurrentDictionary<string, Lazy<(GradientGraph Graph, OnnxSession Session)>> _graphs = new(StringComparer.Ordinal);
     private OnnxSession? _forwardSession;
-    // Output row shapes learnt from forward runs, per input row shape (models with symbolic non-batch axes, e.g. a
-    // sequence length, can give different output shapes for different input lengths).
-    private readonly ConcurrentDictionary<string, int[]> _outputRowShapes = new(StringComparer.Ordinal);
+    private readonly LearntRowShapes _rowShapes = new();
 
     /// <summary>Opens an ONNX model file.</summary>
     /// <param name="modelPath">Path of the <c>.onnx</c> file.</param>
@@ -152,7 +150,7 @@ public sealed class OnnxGradientOracle : IGradientOracle, IBufferedOracle, Metho
         }
         var output = ForwardSession.Run([NamedInput.Of(InputName, inputs), .. otherInputs], [OutputName])[0];
         var rows = AsRows(output, inputs.Rows); // checks the batch axis before the shape is trusted for binding
-        _outputRowShapes.TryAdd(RowKey(inputs.Shape), output.Shape[1..]);
+        _rowShapes.Learn(OutputName, inputs.RowShape, output.Shape[1..]);
         return rows;
     }
 
@@ -184,9 +182,7 @@ public sealed class OnnxGradientOracle : IGradientOracle, IBufferedOracle, Metho
     private int[] RequireOutputRowShape(int[] inputShape) => KnownOutputRowShape(inputShape) ?? throw new InvalidOperationException(
         $"The shape of output '{OutputName}' for inputs shaped {NdArray<float>.FormatShape(inputShape)} is learnt from a first forward run; none has run yet.");
 
-    private int[]? KnownOutputRowShape(int[] inputShape) => _outputRowShapes.GetValueOrDefault(RowKey(inputShape));
-
-    private static string RowKey(int[] inputShape) => NdArray<float>.FormatShape(inputShape.AsSpan(Math.Min(1, inputShape.Length)));
+    private int[]? KnownOutputRowShape(int[] inputShape) => _rowShapes.Get(OutputName, inputShape.AsSpan(Math.Min(1, inputShape.Length)));
 
     private int[] LearnOutputRowShape(NdArray<float> firstRow, IReadOnlyList<NamedInput> otherInputs)
     {

@@ -165,31 +165,28 @@ public sealed class OnnxLayerOracle
         })).Value;
         var data = new float[tensors.Count][];
         var shapes = new int[tensors.Count][];
+        // Rows [start, start + n) of tensor t's result array (allocated once its row shape is known).
+        Memory<float> Window(int t, int[] rowShape, int start, int n)
+        {
+            int size = (int)NdArray<float>.ShapeSize(rowShape);
+            if (data[t] is null)
+            {
+                shapes[t] = [items, .. rowShape];
+                data[t] = new float[(long)items * size];
+            }
+            return data[t].AsMemory(start * size, n * size);
+        }
         using var scratch = new Scratch(tensors.Count);
         for (int start = 0; start < items; start += chunkRows)
         {
             int n = Math.Min(chunkRows, items - start);
-            var feeds = new[] { source.Chunk(InputName, start, n) };
-            var results = RunChunk(entry.Session, feeds, tensors, source.RowShape, n, scratch, (t, rowShape) =>
-            {
-                // Once shapes are known, every chunk is written by ONNX Runtime straight into the result arrays.
-                if (data[t] is null)
-                {
-                    shapes[t] = [items, .. rowShape];
-                    data[t] = new float[(long)items * NdArray<float>.ShapeSize(rowShape)];
-                }
-                int size = (int)NdArray<float>.ShapeSize(rowShape);
-                return data[t].AsMemory(start * size, n * size);
-            });
+            // Once shapes are known, ONNX Runtime writes every chunk straight into the result arrays.
+            var results = RunChunk(entry.Session, [source.Chunk(InputName, start, n)], tensors, source.RowShape, n, scratch,
+                (t, rowShape) => Window(t, rowShape, start, n));
             for (int t = 0; t < tensors.Count; t++)
             {
-                int size = results[t].Length / Math.Max(1, n);
-                if (data[t] is null)
-                {
-                    shapes[t] = [items, .. RowShape(tensors[t], source.RowShape)!];
-                    data[t] = new float[(long)items * size];
-                }
-                if (!results[t].Span.Overlaps(data[t])) results[t].Span.CopyTo(data[t].AsSpan(start * size, n * size));
+                var window = Window(t, RowShapes.Get(tensors[t], source.RowShape)!, start, n);
+                if (!results[t].Span.Overlaps(window.Span)) results[t].Span.CopyTo(window.Span);
             }
         }
         if (items == 0) return tensors.Select(_ => new NdArray<float>(0, 0)).ToArray();
@@ -205,7 +202,7 @@ public sealed class OnnxLayerOracle
     private ReadOnlyMemory<float>[] RunChunk(OnnxSession session, IReadOnlyList<NamedInput> feeds, IReadOnlyList<string> outputs,
         int[] inputRowShape, int n, Scratch scratch, Func<int, int[], Memory<float>?>? into = null)
     {
-        var rowShapes = outputs.Select(o => RowShape(o, inputRowShape)).ToArray();
+        var rowShapes = outputs.Select(o => RowShapes.Get(o, inputRowShape)).ToArray();
         if (rowShapes.All(r => r is not null))
         {
             var memories = new Memory<float>[outputs.Count];
@@ -223,16 +220,12 @@ public sealed class OnnxLayerOracle
         for (int t = 0; t < outputs.Count; t++)
         {
             RequireBatchAxis(results[t], outputs[t], n);
-            _rowShapes[(outputs[t], NdArray<float>.FormatShape(inputRowShape))] = results[t].Shape[1..];
+            RowShapes.Learn(outputs[t], inputRowShape, results[t].Shape[1..]);
         }
         return results.Select(r => (ReadOnlyMemory<float>)r.Data).ToArray();
     }
 
-    /// <summary>The row shape of <paramref name="tensor"/> for inputs of <paramref name="inputRowShape"/>, once a run has shown it.</summary>
-    private int[]? RowShape(string tensor, int[] inputRowShape) =>
-        _rowShapes.GetValueOrDefault((tensor, NdArray<float>.FormatShape(inputRowShape)));
-
-    private readonly ConcurrentDictionary<(string Tensor, string InputRowShape), int[]> _rowShapes = new();
+    private LearntRowShapes RowShapes { get; } = new();
 
     /// <summary>One reusable output buffer per output of a chunked run.</summary>
     private sealed class Scratch(int count) : IDisposable
@@ -247,6 +240,11 @@ public sealed class OnnxLayerOracle
         }
     }
 
+    /// <summary>
+    /// Forward and backward at the items of <paramref name="source"/>: for each item, the output row, the layer's
+    /// activation and the gradient of output element <paramref name="targetOf"/>(item) with respect to the layer.
+    /// Items are consumed in order.
+    /// </summary>
     internal void LayerGradients(string layer, InputSource source, int items, int chunkRows, Func<int, int> targetOf,
         Action<int, ReadOnlySpan<float>, ReadOnlySpan<float>, ReadOnlySpan<float>> consume, Action<int[]>? layerRowShape = null)
     {
@@ -264,7 +262,7 @@ public sealed class OnnxLayerOracle
             var seed = Seed(outputRowShape, n, start, targetOf);
             var results = RunChunk(entry.Session, [source.Chunk(InputName, start, n), new NamedInput(graph.SeedInput, seed.Data, seed.Shape)],
                 outputs, source.RowShape, n, scratch);
-            if (start == 0) layerRowShape?.Invoke(RowShape(layer, source.RowShape)!);
+            if (start == 0) layerRowShape?.Invoke(RowShapes.Get(layer, source.RowShape)!);
             int o = results[0].Length / n, a = results[1].Length / n;
             var output = results[0].Span;
             var activation = results[1].Span;
@@ -276,6 +274,13 @@ public sealed class OnnxLayerOracle
         }
     }
 
+    /// <summary>
+    /// Gradients of the output with respect to the layer when the layer's VALUES are given: the graph is cut at the
+    /// layer, <paramref name="fillLayer"/> writes item i's layer values, and whatever else the remaining graph reads
+    /// from the model input (a skip connection, token ids feeding a mask or positions) is fed with row
+    /// <paramref name="rowOf"/>(i) of <paramref name="originals"/>. Items are consumed in order with their output row
+    /// and layer gradient.
+    /// </summary>
     internal void CutGradients(string layer, int[] layerRowShape, InputRows originals, Func<int, int> rowOf, int items, int chunkRows,
         Action<int, Span<float>> fillLayer, Func<int, int> targetOf, Action<int, ReadOnlySpan<float>, ReadOnlySpan<float>> consume)
     {
@@ -318,6 +323,10 @@ public sealed class OnnxLayerOracle
         }
     }
 
+    /// <summary>
+    /// Gradient of one layer element (flat index <paramref name="neuron"/> within a row) with respect to the model input,
+    /// at the items of <paramref name="source"/>; items consumed in order.
+    /// </summary>
     internal void NeuronInputGradients(string layer, int[] layerRowShape, int neuron, InputSource source, int items, int chunkRows,
         Action<int, ReadOnlySpan<float>> consume)
     {
@@ -329,14 +338,13 @@ public sealed class OnnxLayerOracle
         var entry = GradientEntry("neuron|" + layer, () =>
             GradientGraphBuilder.Build(Full.WithOutputs([layer]), layer, [InputName], GradientRuleSet.Standard));
         var graph = entry.Graph!;
+        RowShapes.Learn(graph.GradientOutputs[0], source.RowShape, source.RowShape); // shaped like the input rows
         using var scratch = new Scratch(1);
         for (int start = 0; start < items; start += chunkRows)
         {
             int n = Math.Min(chunkRows, items - start);
             var seed = new float[n * layerSize];
             for (int i = 0; i < n; i++) seed[i * layerSize + neuron] = 1f;
-            // The gradient is shaped like the input rows.
-            _rowShapes.TryAdd((graph.GradientOutputs[0], NdArray<float>.FormatShape(source.RowShape)), source.RowShape);
             var results = RunChunk(entry.Session, [source.Chunk(InputName, start, n), new NamedInput(graph.SeedInput, seed, [n, .. layerRowShape])],
                 [graph.GradientOutputs[0]], source.RowShape, n, scratch);
             int g = results[0].Length / n;
@@ -348,8 +356,8 @@ public sealed class OnnxLayerOracle
     /// <summary>The output's row shape (learned from one forward pass the first time).</summary>
     internal int[] OutputRowShape(InputSource source)
     {
-        if (RowShape(OutputName, source.RowShape) is null) Evaluate([OutputName], source, 1, 1);
-        return RowShape(OutputName, source.RowShape)!;
+        if (RowShapes.Get(OutputName, source.RowShape) is null) Evaluate([OutputName], source, 1, 1);
+        return RowShapes.Get(OutputName, source.RowShape)!;
     }
 
     private NdArray<float> Seed(int[] outputRowShape, int n, int start, Func<int, int> targetOf)
