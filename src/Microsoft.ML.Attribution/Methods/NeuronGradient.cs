@@ -6,6 +6,18 @@ namespace Microsoft.ML.Attribution.Methods;
 /// <summary>One neuron of a layer: a multi-index into one row of the layer tensor (the batch axis excluded).</summary>
 internal static class NeuronSelector
 {
+    /// <summary>
+    /// The oracle whose output is the layer (or, with <paramref name="attributeToNeuronInput"/>, the layer's input) and
+    /// the neuron's flat index within one of its rows.
+    /// </summary>
+    public static (OnnxGradientOracle Oracle, int Index) Select(OnnxLayerOracle oracle, NdArray<float> inputs, int[] neuron, bool attributeToNeuronInput)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var layerOracle = oracle.AsGradientOracle(oracle.Resolve(attributeToNeuronInput, nameof(attributeToNeuronInput)));
+        layerOracle.ValidateInput(inputs);
+        return (layerOracle, FlatIndex(layerOracle.OutputName, layerOracle.OutputRowShape(inputs), neuron));
+    }
+
     /// <summary>The flat index of <paramref name="neuron"/> within one row of <paramref name="layer"/>, shaped <paramref name="shape"/>.</summary>
     public static int FlatIndex(string layer, int[] shape, int[] neuron)
     {
@@ -24,37 +36,13 @@ internal static class NeuronSelector
     }
 }
 
-/// <summary>
-/// The model seen with one layer (or the layer's input) as its output: gradient methods applied to it attribute one
-/// neuron of the layer to the input. Built on first use for each of the two tensors and kept.
-/// </summary>
-internal sealed class NeuronOracles(OnnxLayerOracle oracle)
-{
-    private readonly Lazy<OnnxGradientOracle>[] _oracles =
-    [
-        new(() => oracle.AsGradientOracle(oracle.Resolve(false))),
-        new(() => oracle.AsGradientOracle(oracle.Resolve(true, "attributeToNeuronInput"))),
-    ];
-
-    public OnnxLayerOracle Layer { get; } = oracle ?? throw new ArgumentNullException(nameof(oracle));
-
-    /// <summary>The oracle whose output is the layer (or its input) and the neuron's flat index in one of its rows.</summary>
-    public (OnnxGradientOracle Oracle, int Index) For(NdArray<float> inputs, int[] neuron, bool attributeToNeuronInput)
-    {
-        ArgumentNullException.ThrowIfNull(inputs);
-        var layerOracle = _oracles[attributeToNeuronInput ? 1 : 0].Value;
-        layerOracle.ValidateInput(inputs);
-        return (layerOracle, NeuronSelector.FlatIndex(layerOracle.OutputName, layerOracle.OutputRowShape(inputs), neuron));
-    }
-}
-
 /// <summary>NeuronGradient (Captum): the gradient of one neuron of a layer with respect to the input.</summary>
 public sealed class NeuronGradient
 {
-    private readonly NeuronOracles _oracles;
+    private readonly OnnxLayerOracle _oracle;
 
     /// <summary>Creates the method over a layer oracle (the model and the layer holding the neuron).</summary>
-    public NeuronGradient(OnnxLayerOracle oracle) => _oracles = new NeuronOracles(oracle);
+    public NeuronGradient(OnnxLayerOracle oracle) => _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
 
     /// <summary>∂ layer[row][neuron] / ∂ input for every row.</summary>
     /// <param name="inputs">Rows to explain.</param>
@@ -63,7 +51,7 @@ public sealed class NeuronGradient
     /// <param name="attributeToNeuronInput">Pick the neuron in the layer's input rather than its output.</param>
     public AttributionResult Attribute(NdArray<float> inputs, int[] neuron, int? internalBatchSize = null, bool attributeToNeuronInput = false)
     {
-        var (oracle, index) = _oracles.For(inputs, neuron, attributeToNeuronInput);
+        var (oracle, index) = NeuronSelector.Select(_oracle, inputs, neuron, attributeToNeuronInput);
         return new Saliency(oracle).Attribute(inputs, Target.Class(index), abs: false, internalBatchSize);
     }
 }
@@ -71,10 +59,10 @@ public sealed class NeuronGradient
 /// <summary>NeuronIntegratedGradients (Captum): Integrated Gradients of one neuron of a layer with respect to the input.</summary>
 public sealed class NeuronIntegratedGradients
 {
-    private readonly NeuronOracles _oracles;
+    private readonly OnnxLayerOracle _oracle;
 
     /// <summary>Creates the method over a layer oracle (the model and the layer holding the neuron).</summary>
-    public NeuronIntegratedGradients(OnnxLayerOracle oracle) => _oracles = new NeuronOracles(oracle);
+    public NeuronIntegratedGradients(OnnxLayerOracle oracle) => _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
 
     /// <summary>IG of layer[row][neuron] along the straight path from the baseline to each row.</summary>
     /// <param name="inputs">Rows to explain.</param>
@@ -87,7 +75,7 @@ public sealed class NeuronIntegratedGradients
     public AttributionResult Attribute(NdArray<float> inputs, int[] neuron, NdArray<float>? baselines = null, int steps = 50,
         IntegrationMethod method = IntegrationMethod.GaussLegendre, int? internalBatchSize = null, bool attributeToNeuronInput = false)
     {
-        var (oracle, index) = _oracles.For(inputs, neuron, attributeToNeuronInput);
+        var (oracle, index) = NeuronSelector.Select(_oracle, inputs, neuron, attributeToNeuronInput);
         return new IntegratedGradients(oracle).Attribute(inputs, baselines, Target.Class(index), steps, method, internalBatchSize);
     }
 }

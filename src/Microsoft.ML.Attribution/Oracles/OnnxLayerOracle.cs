@@ -97,12 +97,17 @@ public sealed class OnnxLayerOracle
 
     private OnnxModel Full { get; }
 
-    /// <summary>A gradient oracle over the same model whose explained output is <paramref name="tensor"/> (e.g. the layer).</summary>
+    private readonly ConcurrentDictionary<string, Lazy<OnnxGradientOracle>> _tensorOracles = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// A gradient oracle over the same model whose explained output is <paramref name="tensor"/> (e.g. the layer), made
+    /// once per tensor and kept, so its gradient graph is built once however many method objects use it.
+    /// </summary>
     internal OnnxGradientOracle AsGradientOracle(string tensor)
     {
         if (InputIsTokenIds)
             throw new ArgumentException($"Input '{InputName}' holds token ids, which have no gradient; neuron gradients need float32 inputs.");
-        return new OnnxGradientOracle(Full, InputName, tensor, Options);
+        return _tensorOracles.GetOrAdd(tensor, t => new Lazy<OnnxGradientOracle>(() => new OnnxGradientOracle(Full, InputName, t, Options))).Value;
     }
 
     /// <summary>The layer tensor, or its input when <paramref name="attributeToLayerInput"/> is set.</summary>

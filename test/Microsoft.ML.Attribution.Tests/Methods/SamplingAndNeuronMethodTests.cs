@@ -138,6 +138,15 @@ public sealed class SamplingAndNeuronMethodTests
     }
 
     [TestMethod]
+    public void NeuronMethods_ShareOneGradientOraclePerLayerTensor()
+    {
+        // Method objects are cheap to make per call; the layer's gradient graph must not be rebuilt each time.
+        var (oracle, relu) = Toy();
+        Assert.AreSame(oracle.AsGradientOracle(relu), oracle.AsGradientOracle(relu));
+        Assert.AreNotSame(oracle.AsGradientOracle(relu), oracle.AsGradientOracle(oracle.Resolve(true)));
+    }
+
+    [TestMethod]
     public void NeuronGradient_AtTheLayerInput_IsTheGradientOfThePreActivation()
     {
         var (oracle, _) = Toy();
