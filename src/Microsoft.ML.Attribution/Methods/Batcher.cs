@@ -53,59 +53,16 @@ internal static class Batcher
         return rows;
     }
 
-    /// <summary>Forward pass over <paramref name="items"/> expanded rows; <paramref name="consume"/> gets each item's output row.</summary>
+    /// <summary>
+    /// Forward pass over <paramref name="items"/> expanded rows; <paramref name="consume"/> gets each item's output row.
+    /// One pooled input buffer serves every chunk; an oracle that writes into caller memory (ONNX models, through an
+    /// I/O binding) also gets one pooled output buffer, others return their own arrays.
+    /// </summary>
     public static void Forward(IForwardOracle oracle, int items, int[] rowShape, int chunkRows, ItemFiller fill,
         Action<int, ReadOnlySpan<float>> consume)
     {
-        if (oracle is IBufferedOracle buffered)
-        {
-            BufferedForward(buffered, items, rowShape, chunkRows, fill, consume);
-            return;
-        }
-        for (int start = 0; start < items; start += chunkRows)
-        {
-            int n = Math.Min(chunkRows, items - start);
-            var batch = new NdArray<float>([n, .. rowShape]);
-            for (int i = 0; i < n; i++) fill(start + i, batch.Row(i));
-            var outputs = oracle.Forward(batch);
-            for (int i = 0; i < n; i++) consume(start + i, outputs.Row(i));
-        }
-    }
-
-    /// <summary>
-    /// Forward and backward over expanded items; the seed of item <c>i</c> is a one-hot at <paramref name="targetOf"/>(i)
-    /// among <paramref name="outputSize"/> outputs. <paramref name="consume"/> gets each item's gradient row and output row.
-    /// </summary>
-    public static void Gradient(IGradientOracle oracle, int items, int[] rowShape, int outputSize, int chunkRows,
-        ItemFiller fill, Func<int, int> targetOf, Action<int, ReadOnlySpan<float>, ReadOnlySpan<float>> consume)
-    {
-        if (oracle is IBufferedOracle buffered)
-        {
-            BufferedGradient(buffered, items, rowShape, outputSize, chunkRows, fill, targetOf, consume);
-            return;
-        }
-        for (int start = 0; start < items; start += chunkRows)
-        {
-            int n = Math.Min(chunkRows, items - start);
-            var batch = new NdArray<float>([n, .. rowShape]);
-            var seed = new NdArray<float>(n, outputSize);
-            for (int i = 0; i < n; i++)
-            {
-                fill(start + i, batch.Row(i));
-                seed.Data[i * outputSize + targetOf(start + i)] = 1f;
-            }
-            var (outputs, gradients) = oracle.ForwardBackward(batch, seed);
-            var g = gradients.Reshape(n, gradients.Length / n);
-            for (int i = 0; i < n; i++) consume(start + i, g.Row(i), outputs.Row(i));
-        }
-    }
-
-    // The same loops over an oracle that writes into caller memory: one pooled set of input, seed, output and gradient
-    // buffers serves every chunk (ONNX Runtime reads and writes them in place through an I/O binding).
-    private static void BufferedForward(IBufferedOracle oracle, int items, int[] rowShape, int chunkRows, ItemFiller fill,
-        Action<int, ReadOnlySpan<float>> consume)
-    {
         int rowSize = checked((int)NdArray<float>.ShapeSize(rowShape));
+        var buffered = oracle as IBufferedOracle;
         using var inputs = new PooledBuffer();
         using var outputs = new PooledBuffer();
         int outputSize = -1;
@@ -114,17 +71,34 @@ internal static class Batcher
             int n = Math.Min(chunkRows, items - start);
             var batch = inputs.Take(n * rowSize);
             for (int i = 0; i < n; i++) fill(start + i, batch.AsSpan(i * rowSize, rowSize));
-            if (outputSize < 0) outputSize = checked((int)NdArray<float>.ShapeSize(oracle.OutputRowShape(batch.AsSpan(0, rowSize), rowShape)));
-            var result = outputs.Take(n * outputSize);
-            oracle.ForwardInto(batch, [n, .. rowShape], result.AsMemory(0, n * outputSize));
-            for (int i = 0; i < n; i++) consume(start + i, result.AsSpan(i * outputSize, outputSize));
+            ReadOnlyMemory<float> result;
+            if (buffered is not null)
+            {
+                if (outputSize < 0) outputSize = checked((int)NdArray<float>.ShapeSize(buffered.OutputRowShape(batch.AsSpan(0, rowSize), rowShape)));
+                var into = outputs.Take(n * outputSize).AsMemory(0, n * outputSize);
+                buffered.ForwardInto(batch, [n, .. rowShape], into);
+                result = into;
+            }
+            else
+            {
+                result = oracle.Forward(new NdArray<float>(batch[..(n * rowSize)], [n, .. rowShape])).Data;
+                outputSize = result.Length / n;
+            }
+            for (int i = 0; i < n; i++) consume(start + i, result.Span.Slice(i * outputSize, outputSize));
         }
     }
 
-    private static void BufferedGradient(IBufferedOracle oracle, int items, int[] rowShape, int outputSize, int chunkRows,
+    /// <summary>
+    /// Forward and backward over expanded items; the seed of item <c>i</c> is a one-hot at <paramref name="targetOf"/>(i)
+    /// among <paramref name="outputSize"/> outputs. <paramref name="consume"/> gets each item's gradient row and output row.
+    /// Pooled input and seed buffers serve every chunk, and pooled output and gradient buffers too when the oracle
+    /// writes into caller memory.
+    /// </summary>
+    public static void Gradient(IGradientOracle oracle, int items, int[] rowShape, int outputSize, int chunkRows,
         ItemFiller fill, Func<int, int> targetOf, Action<int, ReadOnlySpan<float>, ReadOnlySpan<float>> consume)
     {
         int rowSize = checked((int)NdArray<float>.ShapeSize(rowShape));
+        var buffered = oracle as IBufferedOracle;
         using var inputs = new PooledBuffer();
         using var seeds = new PooledBuffer();
         using var outputs = new PooledBuffer();
@@ -140,13 +114,25 @@ internal static class Batcher
                 fill(start + i, batch.AsSpan(i * rowSize, rowSize));
                 seed[i * outputSize + targetOf(start + i)] = 1f;
             }
-            int modelOutputSize = checked((int)NdArray<float>.ShapeSize(oracle.OutputRowShape(batch.AsSpan(0, rowSize), rowShape)));
-            if (modelOutputSize != outputSize)
-                throw new ArgumentException($"Output '{oracle.OutputName}' has {modelOutputSize} values per row; the seed was built for {outputSize}.");
-            var output = outputs.Take(n * outputSize);
-            var gradient = gradients.Take(n * rowSize);
-            oracle.ForwardBackwardInto(batch, [n, .. rowShape], seed, output.AsMemory(0, n * outputSize), gradient.AsMemory(0, n * rowSize));
-            for (int i = 0; i < n; i++) consume(start + i, gradient.AsSpan(i * rowSize, rowSize), output.AsSpan(i * outputSize, outputSize));
+            ReadOnlyMemory<float> output, gradient;
+            if (buffered is not null)
+            {
+                if (start == 0 && NdArray<float>.ShapeSize(buffered.OutputRowShape(batch.AsSpan(0, rowSize), rowShape)) is var modelOutputSize
+                    && modelOutputSize != outputSize)
+                    throw new ArgumentException($"Output '{oracle.OutputName}' has {modelOutputSize} values per row; the seed was built for {outputSize}.");
+                var outputInto = outputs.Take(n * outputSize).AsMemory(0, n * outputSize);
+                var gradientInto = gradients.Take(n * rowSize).AsMemory(0, n * rowSize);
+                buffered.ForwardBackwardInto(batch, [n, .. rowShape], seed, outputInto, gradientInto);
+                (output, gradient) = (outputInto, gradientInto);
+            }
+            else
+            {
+                var (o, g) = oracle.ForwardBackward(new NdArray<float>(batch[..(n * rowSize)], [n, .. rowShape]),
+                    new NdArray<float>(seed[..(n * outputSize)], n, outputSize));
+                (output, gradient) = (o.Data, g.Data);
+            }
+            for (int i = 0; i < n; i++)
+                consume(start + i, gradient.Span.Slice(i * rowSize, rowSize), output.Span.Slice(i * outputSize, outputSize));
         }
     }
 
