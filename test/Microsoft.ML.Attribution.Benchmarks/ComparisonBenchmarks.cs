@@ -21,6 +21,9 @@ public class ComparisonBenchmarks
     private NdArray<float> _images = null!, _digits = null!, _rows = null!, _rows256 = null!, _rows32 = null!;
     private NdArray<long> _ids = null!;
 
+    /// <summary>The Grad-CAM layer: the last block's BatchNorm output (folded into its Conv by the exporter).</summary>
+    internal const string ResNetBlock = "/blocks.1/blocks.1.3/Conv_output_0";
+
     /// <summary>Runtime settings of every oracle (the profile probe turns ONNX Runtime's profiler on through it).</summary>
     internal RuntimeOptions Options { get; init; } = RuntimeOptions.Default;
 
@@ -31,8 +34,7 @@ public class ComparisonBenchmarks
         _mnist = new OnnxGradientOracle(Path.Combine(Folder("mnist"), "model.onnx"), options: Options);
         _mlp = new OnnxGradientOracle(Path.Combine(Folder("mlp"), "model.onnx"), options: Options);
         _text = new OnnxLayerOracle(Path.Combine(Folder("text"), "model.onnx"), "/embedding/Gather_output_0", options: Options);
-        // The last block's BatchNorm output (folded into its Conv by the exporter).
-        _resnetBlock = new OnnxLayerOracle(Path.Combine(Folder("resnet"), "model.onnx"), "/blocks.1/blocks.1.3/Conv_output_0", options: Options);
+        _resnetBlock = new OnnxLayerOracle(Path.Combine(Folder("resnet"), "model.onnx"), ResNetBlock, options: Options);
         _images = Npy.ReadFloat(Path.Combine(Folder("resnet"), "input.npy"));
         _digits = Npy.ReadFloat(Path.Combine(Folder("mnist"), "input.npy"));
         _rows = Npy.ReadFloat(Path.Combine(Folder("mlp"), "input.npy"));

@@ -21,20 +21,12 @@ public static class ProfileProbe
         {
             ProfilePrefix = Environment.GetEnvironmentVariable("PROFILE_OFF") is null ? Path.Combine(folder, workload) : null,
             IntraOpThreads = int.TryParse(Environment.GetEnvironmentVariable("PROFILE_THREADS"), out int t) ? t : 0,
-            SessionConfig = Environment.GetEnvironmentVariable("PROFILE_CONFIG"),
         };
-        string models = Path.Combine(AppContext.BaseDirectory, "BenchModels");
-        var images = Npy.ReadFloat(Path.Combine(models, "resnet", "input.npy"));
-        string resnet = Path.Combine(models, "resnet", "model.onnx");
-        var resnetOracle = new OnnxGradientOracle(resnet, options: options);
-        var blockOracle = new OnnxLayerOracle(resnet, "/blocks.1/blocks.1.3/Conv_output_0", options: options);
-        Func<AttributionResult> run = workload switch
-        {
-            "ig_resnet" => () => new IntegratedGradients(resnetOracle).Attribute(images, target: Target.Class(0), steps: 50),
-            "gradcam_resnet" => () => new LayerGradCam(blockOracle).Attribute(images, Target.Class(0), reluAttributions: true),
-            "gradcam_session" => SessionOnly(blockOracle, images),
-            _ => ComparisonWorkload(workload, options),
-        };
+        var benchmarks = new ComparisonBenchmarks { Options = options };
+        benchmarks.Setup();
+        Func<AttributionResult> run = workload == "gradcam_session" ? GradCamSessionOnly(options)
+            : typeof(ComparisonBenchmarks).GetMethod(workload) is { } method ? () => (AttributionResult)method.Invoke(benchmarks, null)!
+            : throw new ArgumentException($"Unknown workload '{workload}'; use gradcam_session or a ComparisonBenchmarks method.");
         run();
         run();
         var times = new double[repeats];
@@ -79,39 +71,17 @@ public static class ProfileProbe
         }
     }
 
-    // The Grad-CAM gradient graph run directly: ONNX Runtime's share of a Grad-CAM call.
-    private static Func<AttributionResult> SessionOnly(OnnxLayerOracle oracle, NdArray<float> images)
+    // The Grad-CAM gradient graph run directly (ONNX Runtime's share of a Grad-CAM call), on the comparison's inputs.
+    private static Func<AttributionResult> GradCamSessionOnly(RuntimeOptions options)
     {
+        string folder = Path.Combine(AppContext.BaseDirectory, "BenchModels", "resnet");
+        var images = Npy.ReadFloat(Path.Combine(folder, "input.npy"));
+        var oracle = new OnnxLayerOracle(Path.Combine(folder, "model.onnx"), ComparisonBenchmarks.ResNetBlock, options: options);
         var graph = Autodiff.GradientGraphBuilder.Build(oracle.Model, oracle.OutputName, [oracle.LayerName], Autodiff.GradientRuleSet.Standard, [oracle.LayerName]);
         var session = OnnxSession.Get(graph.Model.ToBytes(), oracle.Options);
         var seed = new NdArray<float>(images.Rows, 10);
         for (int i = 0; i < images.Rows; i++) seed.Data[i * 10] = 1;
-        for (int k = 0; k < 3; k++)
-        {
-            long b0 = GC.GetAllocatedBytesForCurrentThread();
-            using (var v = NamedInput.Of(oracle.InputName, images).ToOrtValue()) { }
-            long b1 = GC.GetAllocatedBytesForCurrentThread();
-            using (var ro = new Microsoft.ML.OnnxRuntime.RunOptions())
-            using (var vi = NamedInput.Of(oracle.InputName, images).ToOrtValue())
-            using (var vs = NamedInput.Of(graph.SeedInput, seed).ToOrtValue())
-            using (var res = session.Session.Run(ro, [oracle.InputName, graph.SeedInput], [vi, vs], [oracle.OutputName, oracle.LayerName, graph.GradientOutputs[0]])) { }
-            long b2 = GC.GetAllocatedBytesForCurrentThread();
-            Console.WriteLine($"OrtValue from images: {b1 - b0} B; Session.Run: {b2 - b1} B");
-        }
-        return () =>
-        {
-            var r = session.Run([NamedInput.Of(oracle.InputName, images), NamedInput.Of(graph.SeedInput, seed)], [oracle.OutputName, oracle.LayerName, graph.GradientOutputs[0]]);
-            return new AttributionResult(r[2], null!);
-        };
-    }
-
-    // Any other workload of the Captum comparison, by its benchmark name.
-    private static Func<AttributionResult> ComparisonWorkload(string name, RuntimeOptions options)
-    {
-        var method = typeof(ComparisonBenchmarks).GetMethod(name)
-            ?? throw new ArgumentException($"Unknown workload '{name}'; use gradcam_session or a ComparisonBenchmarks method.");
-        var benchmarks = new ComparisonBenchmarks { Options = options };
-        benchmarks.Setup();
-        return () => (AttributionResult)method.Invoke(benchmarks, null)!;
+        return () => new AttributionResult(session.Run([NamedInput.Of(oracle.InputName, images), NamedInput.Of(graph.SeedInput, seed)],
+            [oracle.OutputName, oracle.LayerName, graph.GradientOutputs[0]])[2], null!);
     }
 }

@@ -60,6 +60,12 @@ internal sealed class OnnxSession
     private static long _clock;
     private static readonly ConcurrentDictionary<(Action<string>?, string), bool> LoggedOnce = new();
 
+    /// <summary>Run contexts kept for reuse; more concurrent callers than this get contexts that are disposed after their run.</summary>
+    private static readonly int MaxPooledContexts = Math.Max(2, Environment.ProcessorCount);
+    private static int _profiled;
+    private readonly RuntimeOptions _options;
+    private readonly ConcurrentBag<RunContext> _contexts = new();
+
     private OnnxSession(InferenceSession session, ExecutionDevice device, RuntimeOptions options)
     {
         Session = session;
@@ -129,11 +135,6 @@ internal sealed class OnnxSession
             sessionOptions.ProfileOutputPathPrefix = $"{prefix}_{n}";
             sessionOptions.OptimizedModelFilePath = $"{prefix}_{n}.onnx";
         }
-        foreach (var entry in (options.SessionConfig ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var parts = entry.Split('=', 2);
-            sessionOptions.AddSessionConfigEntry(parts[0], parts[1]);
-        }
         if (options.IntraOpThreads > 0) sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
         if (options.InterOpThreads > 0) sessionOptions.InterOpNumThreads = options.InterOpThreads;
         var device = ExecutionDevice.Cpu;
@@ -170,8 +171,6 @@ internal sealed class OnnxSession
         }
     }
 
-    private static int _profiled;
-
     /// <summary>Ends profiling of every cached session made with <paramref name="options"/>; returns the profile files.</summary>
     internal static IReadOnlyList<string> EndProfiling(RuntimeOptions options) =>
         Cache.Where(e => e.Key.Item2 == options && e.Value.Session.IsValueCreated).Select(e => e.Value.Session.Value.Session.EndProfiling()).ToList();
@@ -188,14 +187,8 @@ internal sealed class OnnxSession
         if (LoggedOnce.TryAdd((log, message), true)) log?.Invoke(message);
     }
 
-    private readonly RuntimeOptions _options;
-    private readonly ConcurrentBag<RunContext> _contexts = new();
-
     /// <summary>Whether bound inputs and outputs go through <see cref="StagingBuffers"/> (always on CUDA).</summary>
     public bool Stages => Device == ExecutionDevice.Cuda || _options.Stage;
-
-    /// <summary>Run contexts kept for reuse; more concurrent callers than this get contexts that are disposed after their run.</summary>
-    private static readonly int MaxPooledContexts = Math.Max(2, Environment.ProcessorCount);
 
     /// <summary>An I/O binding and, when the session stages, its reusable staging tensors: one per concurrent run.</summary>
     private sealed class RunContext(OrtIoBinding binding, StagingBuffers? staging) : IDisposable

@@ -50,9 +50,6 @@ public sealed record RuntimeOptions
     /// </summary>
     internal bool Stage { get; init; }
 
-    /// <summary>Extra ONNX Runtime session configuration entries (e.g. <c>session.intra_op.allow_spinning</c>), for experiments.</summary>
-    internal string? SessionConfig { get; init; }
-
     /// <summary>CPU, ONNX Runtime's default threading.</summary>
     public static RuntimeOptions Default { get; } = new();
 

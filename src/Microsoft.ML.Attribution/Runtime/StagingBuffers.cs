@@ -59,25 +59,19 @@ internal sealed class StagingBuffers : IDisposable
     }
 
     /// <summary>The staged tensor for <paramref name="input"/>, holding a copy of its values.</summary>
-    public OrtValue Input(NamedInput input)
+    public OrtValue Input(NamedInput input) => input.Data switch
     {
-        int size = checked((int)NdArray<float>.ShapeSize(input.Shape));
-        var type = input.Data switch
-        {
-            float[] => TensorElementType.Float,
-            long[] => TensorElementType.Int64,
-            double[] => TensorElementType.Double,
-            int[] => TensorElementType.Int32,
-            _ => throw new NotSupportedException($"Input '{input.Name}' has element type {input.Data.GetType().GetElementType()?.Name}; use float, double, long or int."),
-        };
+        float[] f => Copy(input, f, TensorElementType.Float),
+        long[] l => Copy(input, l, TensorElementType.Int64),
+        double[] d => Copy(input, d, TensorElementType.Double),
+        int[] i => Copy(input, i, TensorElementType.Int32),
+        _ => throw new NotSupportedException($"Input '{input.Name}' has element type {input.Data.GetType().GetElementType()?.Name}; use float, double, long or int."),
+    };
+
+    private OrtValue Copy<T>(NamedInput input, T[] data, TensorElementType type) where T : unmanaged
+    {
         var value = Take(input.Name, type, input.Shape);
-        switch (input.Data)
-        {
-            case float[] f: f.AsSpan(input.Offset, size).CopyTo(value.GetTensorMutableDataAsSpan<float>()); break;
-            case long[] l: l.AsSpan(input.Offset, size).CopyTo(value.GetTensorMutableDataAsSpan<long>()); break;
-            case double[] d: d.AsSpan(input.Offset, size).CopyTo(value.GetTensorMutableDataAsSpan<double>()); break;
-            case int[] i: i.AsSpan(input.Offset, size).CopyTo(value.GetTensorMutableDataAsSpan<int>()); break;
-        }
+        data.AsSpan(input.Offset, checked((int)NdArray<float>.ShapeSize(input.Shape))).CopyTo(value.GetTensorMutableDataAsSpan<T>());
         return value;
     }
 
