@@ -117,7 +117,8 @@ public sealed class GradientMethodParityTests
     public void NeuronGradient_MatchesCaptum(string name)
     {
         var c = Fixtures.Case(name);
-        var result = new NeuronGradient(c.LayerOracle()).Attribute(c.Input, c.Ints("neuron")!);
+        var result = new NeuronGradient(c.LayerOracle()).Attribute(c.Input, c.Ints("neuron")!,
+            attributeToNeuronInput: c.Bool("attribute_to_neuron_input", false));
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
     }
 
@@ -127,7 +128,8 @@ public sealed class GradientMethodParityTests
     {
         var c = Fixtures.Case(name);
         var result = new NeuronIntegratedGradients(c.LayerOracle()).Attribute(c.Input, c.Ints("neuron")!, c.Baseline,
-            c.Int("steps", 50), IntegrationRule.Parse(c.String("integration") ?? "gausslegendre"));
+            c.Int("steps", 50), IntegrationRule.Parse(c.String("integration") ?? "gausslegendre"),
+            attributeToNeuronInput: c.Bool("attribute_to_neuron_input", false));
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
     }
 }
