@@ -138,6 +138,16 @@ public sealed class SamplingAndNeuronMethodTests
     }
 
     [TestMethod]
+    public void NeuronGradient_OnATokenIdModel_SaysIdsHaveNoGradient()
+    {
+        var c = Fixtures.Case("zoo_text_layer_gxa");
+        var oracle = new OnnxLayerOracle(c.ModelPath, c.String("layer")!);
+        var e = Assert.ThrowsExactly<ArgumentException>(() => new NeuronGradient(oracle).Attribute(new NdArray<float>(1, 16), [0, 0]));
+        StringAssert.Contains(e.Message, "token ids");
+        StringAssert.Contains(e.Message, $"'{oracle.InputName}'");
+    }
+
+    [TestMethod]
     public void NeuronMethods_ShareOneGradientOraclePerLayerTensor()
     {
         // Method objects are cheap to make per call; the layer's gradient graph must not be rebuilt each time.
