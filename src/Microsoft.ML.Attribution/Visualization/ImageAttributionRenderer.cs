@@ -121,7 +121,9 @@ public static class ImageAttributionRenderer
         var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
         using var canvas = new SKCanvas(bitmap);
         canvas.Clear(SKColors.White);
-        using var text = new SKPaint { Color = SKColors.Black, IsAntialias = true, Typeface = SKTypeface.FromFamilyName("sans-serif") ?? SKTypeface.Default, TextSize = 12 };
+        using var font = new SKFont(SKTypeface.FromFamilyName("sans-serif") ?? SKTypeface.Default, 12);
+        using var paint = new SKPaint { Color = SKColors.Black, IsAntialias = true };
+        var text = new TextStyle(font, paint);
         int left = 0;
         foreach (var (pw, ph, rgba, o) in rendered)
         {
@@ -235,13 +237,21 @@ public static class ImageAttributionRenderer
         return bitmap;
     }
 
-    private static void DrawCentered(SKCanvas canvas, SKPaint paint, string text, float left, float width, float baseline)
+    /// <summary>SkiaSharp 3 splits text drawing into a font (size, typeface) and a paint (colour).</summary>
+    private readonly record struct TextStyle(SKFont Font, SKPaint Paint)
     {
-        float tw = paint.MeasureText(text);
-        canvas.DrawText(text, left + Math.Max(0, (width - tw) / 2), baseline, paint);
+        public float Measure(string text) => Font.MeasureText(text);
+
+        public void Draw(SKCanvas canvas, string text, float x, float baseline) => canvas.DrawText(text, x, baseline, SKTextAlign.Left, Font, Paint);
     }
 
-    private static void DrawColorBar(SKCanvas canvas, SKPaint text, ImageAttributionOptions o, int left, int top, int width)
+    private static void DrawCentered(SKCanvas canvas, TextStyle style, string text, float left, float width, float baseline)
+    {
+        float tw = style.Measure(text);
+        style.Draw(canvas, text, left + Math.Max(0, (width - tw) / 2), baseline);
+    }
+
+    private static void DrawColorBar(SKCanvas canvas, TextStyle text, ImageAttributionOptions o, int left, int top, int width)
     {
         var cmap = o.ColorMap ?? ColorMap.DefaultFor(o.Sign);
         using var fill = new SKPaint { IsAntialias = false };
@@ -254,10 +264,10 @@ public static class ImageAttributionRenderer
         canvas.DrawRect(left + 0.5f, top + 0.5f, width - 1, BarHeight - 1, frame);
         (double lo, double hi) = o.Sign == VisualizeSign.All ? (-1.0, 1.0) : (0.0, 1.0);
         float baseline = top + BarHeight + BarLabelBand - 2;
-        canvas.DrawText(Format(lo), left, baseline, text);
+        text.Draw(canvas, Format(lo), left, baseline);
         DrawCentered(canvas, text, Format((lo + hi) / 2), left, width, baseline);
         string right = Format(hi);
-        canvas.DrawText(right, left + width - text.MeasureText(right), baseline, text);
+        text.Draw(canvas, right, left + width - text.Measure(right), baseline);
     }
 
     private static string Format(double v) => v.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture);
