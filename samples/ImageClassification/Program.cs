@@ -22,7 +22,7 @@ var images = ml.Data.LoadFromEnumerable(files.Select(f => new ImageFile { Path =
 var pipeline = ml.Transforms.LoadImages("Image", null, nameof(ImageFile.Path))
     .Append(ml.Transforms.ResizeImages("Image", 8, 8))
     .Append(ml.Transforms.ExtractPixels("Features", "Image", colorsToExtract: ImagePixelExtractingEstimator.ColorBits.Red, scaleImage: 1f / 255))
-    .Append(ml.Attribution().Explain(model, new ExplainOptions { Method = "integrated-gradients", Steps = 64 }));
+    .Append(ml.Attribution().Explain(model, new ExplainOptions { Method = "integrated-gradients", MethodOptions = new IntegratedGradientsOptions { Steps = 64 } }));
 var explained = pipeline.Fit(images).Transform(images);
 
 var pixels = explained.GetColumn<float[]>("Features").ToArray();

@@ -1,3 +1,4 @@
+using Microsoft.ML.Attribution.Methods;
 // Explanations as ML.NET pipeline columns: an ML.NET classifier trained and explained with .Explain(), an ONNX model
 // explained as a pipeline step, and the explained pipeline saved and loaded.
 // Run from the repository root: dotnet run --project samples/TabularExplain
@@ -16,7 +17,7 @@ var data = ml.Data.CreateTextLoader([
 var pipeline = ml.Transforms.Conversion.MapValueToKey("Label", "Cultivar")
     .Append(ml.Transforms.NormalizeMeanVariance("Features"))
     .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy())
-    .Explain(ml, new ExplainOptions { Method = "shapley-value-sampling", Samples = 20 }, baselineFromTrainingMeans: true);
+    .Explain(ml, new ExplainOptions { Method = "shapley-value-sampling", MethodOptions = new ShapleyValueSamplingOptions { Samples = 20 } }, baselineFromTrainingMeans: true);
 var model = pipeline.Fit(data);
 var explained = model.Transform(data);
 
@@ -44,7 +45,7 @@ Console.WriteLine($"Saved to {path}; reloaded attributions identical: {identical
 
 // 3. An ONNX model (the wine MLP, trained in PyTorch) explained as a pipeline step with Integrated Gradients.
 var onnx = ml.Transforms.NormalizeMeanVariance("Features", fixZero: false)
-    .Append(ml.Attribution().IntegratedGradients("IG", "Features", Path.Combine(AppContext.BaseDirectory, "data", "wine_mlp.onnx")));
+    .Append(ml.Attribution().IntegratedGradients(Path.Combine(AppContext.BaseDirectory, "data", "wine_mlp.onnx"), pipeline: new ExplainOptions { OutputColumnName = "IG" }));
 var ig = onnx.Fit(data).Transform(data);
 var deltas = ig.GetColumn<float>("ConvergenceDelta").ToArray();
 Console.WriteLine($"ONNX wine MLP, IG column on {deltas.Length} rows; max |convergence delta| {deltas.Max(Math.Abs):E1}");

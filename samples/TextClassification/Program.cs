@@ -1,3 +1,4 @@
+using Microsoft.ML.Attribution.Methods;
 // Text classification, after Captum's IMDB tutorial: a small transformer sentiment model (trained on the 40 reviews in
 // samples/data/text) explained inside an ML.NET pipeline — BERT WordPiece token ids (Microsoft.ML.Tokenizers), Layer
 // Integrated Gradients on the embedding summed per token, merged back to words, rendered as coloured HTML.
@@ -32,7 +33,7 @@ var pipeline = ml.Transforms.CustomMapping<Review, TokenIds>((input, output) => 
     .Append(ml.Attribution().Explain(Path.Combine(folder, "sentiment_transformer.onnx"), new ExplainOptions
     {
         InputColumnName = "Ids", OutputColumnName = "TokenAttributions", Layer = "/Add_output_0",
-        Method = "layer-integrated-gradients", Steps = 50, // explains each review's predicted class
+        Method = "layer-integrated-gradients", MethodOptions = new LayerIntegratedGradientsOptions { Steps = 50 }, // explains each review's predicted class
     }));
 var explained = pipeline.Fit(data).Transform(data);
 var tokenValues = explained.GetColumn<float[]>("TokenAttributions").ToArray();

@@ -9,12 +9,8 @@ public static class CliApp
         mlnet-explain — attributions for any ONNX model
 
         mlnet-explain explain --model M.onnx --input X.npy --method NAME --out A.npy
-            [--baseline B.npy] [--target INT] [--output NAME] [--layer TENSOR] [--steps INT]
-            [--integration gausslegendre|riemann-left|riemann-right|riemann-middle|riemann-trapezoid]
-            [--window a,b,c] [--stride a,b,c] [--mask M.npy] [--samples INT] [--seed INT]
-            [--batch-size INT] [--delta-out D.npy] [--abs true|false] [--device cpu|cuda[:N]]
-            [--neuron a,b,c] [--stdevs X] [--noise smoothgrad|smoothgrad-sq|vargrad] [--base-method NAME]
-            [--relu true|false] [--layer-input true|false]
+            [--baseline B.npy] [--mask M.npy] [--target INT] [--output NAME] [--batch-size INT]
+            [--delta-out D.npy] [--device cpu|cuda[:N]] [method options, listed below with their defaults]
         mlnet-explain info --model M.onnx
         mlnet-explain report --model M.onnx --input X.npy --out report.html [--labels L.npy] [--method auto|NAME]
             [--feature-names names.txt] [--class-names names.txt] [--target INT] [--title TEXT] [--max-rows INT]
@@ -39,7 +35,8 @@ public static class CliApp
         if (args.Length == 0 || args.Any(a => a is "-h" or "--help") || args[0] == "help")
         {
             stdout.WriteLine(Usage);
-            stdout.WriteLine("methods: " + string.Join(", ", ExplainCommand.Methods.Select(m => m.Name)));
+            stdout.WriteLine("methods (and their options, with defaults):");
+            foreach (var method in ExplainCommand.CliMethods) stdout.WriteLine($"  {method.Name}{MethodFlags.Describe(method)}");
             return 0;
         }
         var rest = args[1..];

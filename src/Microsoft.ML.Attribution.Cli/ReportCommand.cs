@@ -1,3 +1,4 @@
+using Microsoft.ML.Attribution.Methods;
 using Microsoft.ML.Attribution.Oracles;
 using Microsoft.ML.Attribution.Reports;
 using Microsoft.ML.Attribution.Runtime;
@@ -8,22 +9,26 @@ namespace Microsoft.ML.Attribution.Cli;
 /// <summary><c>mlnet-explain report …</c>: one self-contained HTML report of an ONNX model on an .npy batch.</summary>
 internal static class ReportCommand
 {
-    public static IReadOnlySet<string> KnownOptions { get; } = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "model", "input", "out", "labels", "method", "feature-names", "class-names", "target", "title", "max-rows", "top-k",
-        "background-size", "seed", "steps", "samples", "output", "device",
-    };
+    public static IReadOnlySet<string> KnownOptions => ReportFlags.Concat(ReportMethods.SelectMany(m => MethodFlags.For(m, null))).ToHashSet(StringComparer.Ordinal);
 
-    private static readonly Dictionary<string, ReportMethod> MethodNames = new(StringComparer.Ordinal)
-    {
-        ["auto"] = ReportMethod.Auto,
-        ["integrated-gradients"] = ReportMethod.IntegratedGradients,
-        ["feature-ablation"] = ReportMethod.FeatureAblation,
-        ["kernel-shap"] = ReportMethod.KernelShap,
-        ["shapley-value-sampling"] = ReportMethod.ShapleyValueSampling,
-    };
+    /// <summary>"auto" or a registry method a report can run (gradient or black-box methods on the input).</summary>
+    public static string Methods => string.Join(", ", new[] { "auto" }.Concat(ReportMethods.Select(m => m.Name)));
 
-    public static string Methods => string.Join(", ", MethodNames.Keys);
+    private static IEnumerable<AttributionMethod> ReportMethods => MethodRegistry.All
+        .Where(m => (m.Has(MethodCapabilities.Gradients) || m.Has(MethodCapabilities.BlackBox)) && !m.Has(MethodCapabilities.TakesLayer)
+            && !m.Has(MethodCapabilities.RequiresBaselines) && !m.Has(MethodCapabilities.Wrapper));
+
+    /// <summary>The method's options from its flags (registry defaults otherwise); flags of other methods are refused.</summary>
+    private static MethodOptions ReadMethodOptions(AttributionMethod method, CommandLine options)
+    {
+        var flags = MethodFlags.For(method, null);
+        foreach (var given in options.Given.Where(g => !ReportFlags.Contains(g)))
+            if (!flags.Contains(given)) throw new UsageException($"option --{given} is not used by method {method.Name}");
+        return MethodFlags.Read(method, options);
+    }
+
+    private static readonly string[] ReportFlags = ["model", "input", "out", "labels", "method", "feature-names", "class-names", "target", "title",
+        "max-rows", "top-k", "background-size", "seed", "output", "device"];
 
     public static int Run(CommandLine options, TextWriter stdout, TextWriter stderr)
     {
@@ -31,21 +36,22 @@ internal static class ReportCommand
         string inputPath = options.Required("input", "(an .npy batch of float32 rows)");
         string outPath = options.Required("out", "(where to write the HTML report)");
         string methodName = options.String("method") ?? "auto";
-        if (!MethodNames.TryGetValue(methodName, out var method))
-            throw new UsageException($"unknown report method '{methodName}'; known: {Methods}");
+        if (!Methods.Split(", ").Contains(methodName))
+            throw new UsageException($"unknown report method '{methodName}'{(MethodRegistry.Nearest(methodName, Methods.Split(", ")) is { } near ? $" (did you mean '{near}'?)" : "")}; known: {Methods}");
+        var method = methodName == "auto" ? null : MethodRegistry.Get(methodName);
+        var methodOptions = method is null ? null : ReadMethodOptions(method, options);
         if (!File.Exists(modelPath)) throw new FileNotFoundException($"model file '{modelPath}' does not exist");
         var defaults = new AttributionReportOptions();
         var o = new AttributionReportOptions
         {
             Title = options.String("title") ?? $"Attributions of {Path.GetFileName(modelPath)}",
-            Method = method,
+            Method = method?.Name,
+            MethodOptions = methodOptions,
             Target = options.Int("target"),
             MaxRows = options.Int("max-rows") ?? defaults.MaxRows,
             TopK = options.Int("top-k") ?? defaults.TopK,
             BackgroundSize = options.Int("background-size") ?? defaults.BackgroundSize,
             Seed = options.Int("seed") ?? defaults.Seed,
-            Steps = options.Int("steps") ?? defaults.Steps,
-            Samples = options.Int("samples") ?? defaults.Samples,
             FeatureNames = options.String("feature-names") is { } names ? ReadNames(names) : null,
             ClassNames = options.String("class-names") is { } classes ? ReadNames(classes) : null,
         };

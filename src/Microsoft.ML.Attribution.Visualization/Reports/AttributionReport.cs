@@ -14,7 +14,7 @@ namespace Microsoft.ML.Attribution.Reports;
 /// </summary>
 /// <remarks>
 /// All explained rows go through one method call (batched by the method), so a report on 10,000 tabular rows takes
-/// seconds. Method choice (<see cref="ReportMethod.Auto"/>): exact TreeSHAP for ML.NET tree ensembles (FastTree,
+/// seconds. Method choice (<see cref="AttributionReportOptions.Method"/> null): exact TreeSHAP for ML.NET tree ensembles (FastTree,
 /// FastForest, LightGBM; also inside a featurizer + trainer chain), Integrated Gradients for gradient oracles (ONNX),
 /// Kernel SHAP against the background mean for any other model.
 /// </remarks>

@@ -1,29 +1,7 @@
+using Microsoft.ML.Attribution.Methods;
 using Microsoft.ML.Attribution.Tensors;
 
 namespace Microsoft.ML.Attribution.Reports;
-
-/// <summary>The attribution method a report runs.</summary>
-public enum ReportMethod
-{
-    /// <summary>TreeSHAP for ML.NET tree ensembles (FastTree, FastForest, LightGBM); Integrated Gradients when the
-    /// model gives gradients (ONNX); Kernel SHAP against the background otherwise.</summary>
-    Auto,
-
-    /// <summary>Exact path-dependent TreeSHAP (ML.NET tree ensembles only); node covers from the background sample.</summary>
-    TreeShap,
-
-    /// <summary>Integrated Gradients from the baseline (gradient models only).</summary>
-    IntegratedGradients,
-
-    /// <summary>Feature ablation: each feature replaced by its baseline value.</summary>
-    FeatureAblation,
-
-    /// <summary>Kernel SHAP with <see cref="AttributionReportOptions.Samples"/> coalitions per row.</summary>
-    KernelShap,
-
-    /// <summary>Shapley value sampling with <see cref="AttributionReportOptions.Samples"/> orderings.</summary>
-    ShapleyValueSampling,
-}
 
 /// <summary>What an <see cref="AttributionReport"/> shows and how it computes it.</summary>
 public sealed record AttributionReportOptions
@@ -31,8 +9,14 @@ public sealed record AttributionReportOptions
     /// <summary>The page title. Default: "Attribution report".</summary>
     public string Title { get; init; } = "Attribution report";
 
-    /// <summary>The method; <see cref="ReportMethod.Auto"/> picks by model kind.</summary>
-    public ReportMethod Method { get; init; } = ReportMethod.Auto;
+    /// <summary>
+    /// A method name from <see cref="MethodRegistry"/>; null picks by model kind: exact TreeSHAP for ML.NET tree
+    /// ensembles, Integrated Gradients for models that give gradients (ONNX), Kernel SHAP over the background otherwise.
+    /// </summary>
+    public string? Method { get; init; }
+
+    /// <summary>The method's typed options; null for its registry defaults.</summary>
+    public MethodOptions? MethodOptions { get; init; }
 
     /// <summary>Most rows explained; a larger dataset is subsampled (seeded, original order kept). Default: 10,000.</summary>
     public int MaxRows { get; init; } = 10_000;
@@ -64,11 +48,7 @@ public sealed record AttributionReportOptions
     /// tabular inputs and zeros for image and text inputs.</summary>
     public NdArray<float>? Baseline { get; init; }
 
-    /// <summary>Integration steps of Integrated Gradients. Default: 50.</summary>
-    public int Steps { get; init; } = 50;
 
-    /// <summary>Coalitions (Kernel SHAP) or orderings (Shapley value sampling) per row. Default: 25.</summary>
-    public int Samples { get; init; } = 25;
 
     /// <summary>Original images <c>[N, C, H, W]</c> in [0, 1] aligned with the input rows, blended under the heat
     /// maps of image inputs; null draws plain heat maps.</summary>
@@ -87,8 +67,7 @@ public sealed record AttributionReportOptions
         if (TopK < 0) throw new ArgumentOutOfRangeException(nameof(TopK), TopK, "TopK must be ≥ 0.");
         if (MaxChartFeatures < 1) throw new ArgumentOutOfRangeException(nameof(MaxChartFeatures), MaxChartFeatures, "MaxChartFeatures must be at least 1.");
         if (BackgroundSize < 1) throw new ArgumentOutOfRangeException(nameof(BackgroundSize), BackgroundSize, "BackgroundSize must be at least 1.");
-        if (Steps < 1) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "Steps must be at least 1.");
-        if (Samples < 2) throw new ArgumentOutOfRangeException(nameof(Samples), Samples, "Samples must be at least 2.");
+        if (Method is not null) MethodRegistry.Get(Method);
         if (BeeswarmRows < 1) throw new ArgumentOutOfRangeException(nameof(BeeswarmRows), BeeswarmRows, "BeeswarmRows must be at least 1.");
         ArgumentNullException.ThrowIfNull(Title, nameof(Title));
     }

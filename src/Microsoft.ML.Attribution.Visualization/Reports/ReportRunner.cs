@@ -34,37 +34,19 @@ internal static class ReportRunner
         timings.Add(new("predict", clock.Elapsed.TotalSeconds));
 
         clock.Restart();
-        var method = o.Method == ReportMethod.Auto
-            ? oracle is IGradientOracle ? ReportMethod.IntegratedGradients : ReportMethod.KernelShap
-            : o.Method;
+        var method = MethodRegistry.Get(o.Method ?? (oracle is IGradientOracle ? "integrated-gradients" : "kernel-shap"));
+        if (method.Has(MethodCapabilities.ExactForTrees))
+            throw new NotSupportedException("TreeSHAP needs an ML.NET tree model: call AttributionReport.Generate(ITransformer, IDataView, …).");
+        if (!(method.Has(MethodCapabilities.Gradients) || method.Has(MethodCapabilities.BlackBox)) || method.Has(MethodCapabilities.TakesLayer)
+            || method.Has(MethodCapabilities.RequiresBaselines) || method.Has(MethodCapabilities.Wrapper))
+            throw new NotSupportedException($"A report explains the model's input features; method '{method.Name}' does not (use a gradient or black-box method).");
+        if (method.Has(MethodCapabilities.Gradients) && oracle is not IGradientOracle)
+            throw new NotSupportedException($"Method '{method.Name}' needs a model that gives gradients (an ONNX model); {oracle.GetType().Name} does not. " +
+                "Use kernel-shap, shapley-value-sampling or feature-ablation.");
+        var methodOptions = o.MethodOptions ?? method.CreateDefaultOptions();
         var target = Target.PerRow(targets);
-        var settings = new List<(string, string)>();
-        AttributionResult result;
-        switch (method)
-        {
-            case ReportMethod.IntegratedGradients:
-                var gradients = oracle as IGradientOracle ?? throw new NotSupportedException(
-                    $"Integrated Gradients needs a model that gives gradients (an ONNX model); {oracle.GetType().Name} does not. Use KernelShap, ShapleyValueSampling or FeatureAblation.");
-                result = new IntegratedGradients(gradients).Attribute(x, baseline, target, o.Steps);
-                settings.Add(("steps", Invariant(o.Steps)));
-                settings.Add(("integration", "Gauss–Legendre"));
-                break;
-            case ReportMethod.FeatureAblation:
-                result = new FeatureAblation(oracle).Attribute(x, baseline, target);
-                break;
-            case ReportMethod.KernelShap:
-                result = new KernelShap(oracle).Attribute(x, baseline, target, samples: o.Samples, seed: o.Seed);
-                settings.Add(("coalitions per row", Invariant(o.Samples)));
-                break;
-            case ReportMethod.ShapleyValueSampling:
-                result = new ShapleyValueSampling(oracle).Attribute(x, baseline, target, samples: o.Samples, seed: o.Seed);
-                settings.Add(("orderings", Invariant(o.Samples)));
-                break;
-            case ReportMethod.TreeShap:
-                throw new NotSupportedException("TreeSHAP needs an ML.NET tree model: call AttributionReport.Generate(ITransformer, IDataView, …).");
-            default:
-                throw new ArgumentOutOfRangeException(nameof(o), method, "Unknown report method.");
-        }
+        var result = method.Attribute(new MethodInputs { Model = oracle, Rows = x, Baselines = baseline, Target = target }, methodOptions);
+        var settings = Settings(methodOptions);
         timings.Add(new("attribute", clock.Elapsed.TotalSeconds));
 
         settings.Add(("baseline", o.Baseline is not null ? "given" : modality == ReportModality.Tabular
@@ -81,7 +63,7 @@ internal static class ReportRunner
             BaseValues = result.Targets.Select(t => (double)baseOutputs.Data[t]).ToArray(),
             Predictions = Enumerable.Range(0, x.Rows).Select(r => (double)outputs.Row(r)[result.Targets[r]]).ToArray(),
             Labels = labels is null ? null : ids.Select(i => labels[i]).ToArray(),
-            Method = Name(method),
+            Method = DisplayName(method),
             Settings = [("model", model), ("explained output", $"'{oracle.OutputName}'"), .. settings],
             FeatureNames = [],
             ClassNames = [],
@@ -99,10 +81,10 @@ internal static class ReportRunner
     {
         var clock = Stopwatch.StartNew();
         TreeEnsemble? trees = null;
-        if (o.Method is ReportMethod.Auto or ReportMethod.TreeShap)
+        if (o.Method is null or "tree-shap")
         {
             try { trees = TreeEnsemble.FromTransformer(model); }
-            catch (NotSupportedException) when (o.Method == ReportMethod.Auto) { }
+            catch (NotSupportedException) when (o.Method is null) { }
         }
         var scored = model.Transform(data);
         if (trees is null)
@@ -307,13 +289,18 @@ internal static class ReportRunner
 
     private static string Invariant(int v) => v.ToString(CultureInfo.InvariantCulture);
 
-    internal static string Name(ReportMethod method) => method switch
-    {
-        ReportMethod.IntegratedGradients => "Integrated Gradients",
-        ReportMethod.FeatureAblation => "Feature ablation",
-        ReportMethod.KernelShap => "Kernel SHAP",
-        ReportMethod.ShapleyValueSampling => "Shapley value sampling",
-        ReportMethod.TreeShap => "TreeSHAP",
-        _ => method.ToString(),
-    };
+    /// <summary>The method's name as a heading: its registry summary up to the colon.</summary>
+    internal static string DisplayName(AttributionMethod method) => method.Summary.Split(':')[0];
+
+    /// <summary>The method's settings as the report lists them: every property of its options record.</summary>
+    private static List<(string, string)> Settings(MethodOptions options) => options.GetType()
+        .GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)
+        .Where(p => p.Name != "EqualityContract" && p.GetValue(options) is not null)
+        .Select(p => (p.Name, p.GetValue(options) switch
+        {
+            IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+            int[] ints => string.Join(",", ints),
+            var v => v!.ToString() ?? "",
+        }))
+        .ToList();
 }

@@ -1,81 +1,10 @@
 using System.IO.Compression;
 using System.Text.Json;
 using Microsoft.ML.Data;
+using Microsoft.ML.Attribution.Methods;
 using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.Attribution.MLNet;
-
-/// <summary>The library's entry point on an <see cref="MLContext"/>: <c>mlContext.Attribution()</c>.</summary>
-public static class AttributionMLContextExtensions
-{
-    /// <summary>Explanation steps for ML.NET pipelines, and their save/load.</summary>
-    public static AttributionCatalog Attribution(this MLContext mlContext) => new(mlContext ?? throw new ArgumentNullException(nameof(mlContext)));
-
-    /// <summary>
-    /// Appends an explanation of the fitted model to an estimator chain: fitting trains the chain, then explains its last
-    /// transformer (the predictor) on the feature column with a perturbation method (ML.NET models give no gradients).
-    /// </summary>
-    /// <param name="estimator">The training pipeline (featurizers + trainer).</param>
-    /// <param name="mlContext">The context (logging, cancellation).</param>
-    /// <param name="options">Method and columns; default feature-ablation on "Features".</param>
-    /// <param name="baselineFromTrainingMeans">Use the training data's feature means as the baseline.</param>
-    public static ExplainingEstimator Explain<TTransformer>(this IEstimator<TTransformer> estimator, MLContext mlContext,
-        ExplainOptions? options = null, bool baselineFromTrainingMeans = false) where TTransformer : class, ITransformer =>
-        new(mlContext, (IEstimator<ITransformer>)estimator, options ?? new ExplainOptions { Method = "feature-ablation" }, baselineFromTrainingMeans);
-}
-
-/// <summary><c>.Explain()</c>: fits a training pipeline, then appends the explanation of its predictor.</summary>
-public sealed class ExplainingEstimator : IEstimator<TransformerChain<ITransformer>>
-{
-    private readonly MLContext _mlContext;
-    private readonly IEstimator<ITransformer> _inner;
-    private readonly ExplainOptions _options;
-    private readonly bool _baselineFromMeans;
-
-    internal ExplainingEstimator(MLContext mlContext, IEstimator<ITransformer> inner, ExplainOptions options, bool baselineFromMeans)
-    {
-        _mlContext = mlContext;
-        _inner = inner;
-        _options = options.Clone();
-        _baselineFromMeans = baselineFromMeans;
-    }
-
-    /// <inheritdoc />
-    public TransformerChain<ITransformer> Fit(IDataView input)
-    {
-        var fitted = _inner.Fit(input);
-        var predictor = Predictor(fitted);
-        var options = _options.Clone();
-        var scored = fitted.Transform(input);
-        if (_baselineFromMeans) options.Baseline = ColumnMeans(scored, options.InputColumnName);
-        var explainer = _mlContext.Attribution().Explain(predictor, options).Fit(scored);
-        return new TransformerChain<ITransformer>(fitted, explainer);
-    }
-
-    /// <inheritdoc />
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema) =>
-        new AttributionEstimator(ExplainedModel.MLNet(new TransformerChain<ITransformer>()), _options, null).GetOutputSchema(_inner.GetOutputSchema(inputSchema));
-
-    /// <summary>The last transformer of a fitted chain (any TransformerChain&lt;T&gt;, nested chains unwrapped), or the model itself.</summary>
-    internal static ITransformer Predictor(ITransformer fitted)
-    {
-        while (fitted is IEnumerable<ITransformer> chain && chain.LastOrDefault() is { } last) fitted = last;
-        return fitted;
-    }
-
-    private static float[] ColumnMeans(IDataView data, string column)
-    {
-        double[]? sums = null;
-        long rows = 0;
-        foreach (var row in data.GetColumn<float[]>(column))
-        {
-            sums ??= new double[row.Length];
-            for (int j = 0; j < row.Length; j++) sums[j] += row[j];
-            rows++;
-        }
-        return sums is null ? [] : sums.Select(s => (float)(s / Math.Max(1, rows))).ToArray();
-    }
-}
 
 /// <summary>Explanation steps (estimators appending attribution columns) and the save/load of pipelines holding them.</summary>
 public sealed class AttributionCatalog
@@ -89,33 +18,34 @@ public sealed class AttributionCatalog
         _host = ((IHostEnvironment)mlContext).Register("Attribution");
     }
 
-    /// <summary>Explains an ONNX model (every method; gradient methods run its built backward pass).</summary>
-    public AttributionEstimator Explain(string onnxModelPath, ExplainOptions? options = null)
-    {
-        if (!File.Exists(onnxModelPath)) throw new FileNotFoundException($"ONNX model '{onnxModelPath}' does not exist.", onnxModelPath);
-        return Explain(File.ReadAllBytes(onnxModelPath), options);
-    }
+    /// <summary>Explains an ONNX model; <see cref="ExplainOptions.Method"/> null means Integrated Gradients.</summary>
+    public AttributionEstimator Explain(string onnxModelPath, ExplainOptions? options = null) => new(OnnxModel(onnxModelPath), options ?? new ExplainOptions(), _host);
 
     /// <summary>Explains an ONNX model given as bytes.</summary>
     public AttributionEstimator Explain(byte[] onnxModel, ExplainOptions? options = null) =>
         new(ExplainedModel.Onnx(onnxModel), options ?? new ExplainOptions(), _host);
 
-    /// <summary>Explains a fitted ML.NET predictor that scores the feature column (perturbation methods only).</summary>
+    /// <summary>
+    /// Explains a fitted ML.NET predictor that scores the feature column; with no method set, the exact or best method for
+    /// it (TreeSHAP, linear SHAP, Kernel SHAP). Fitting samples the background from the data it is fitted on.
+    /// </summary>
     public AttributionEstimator Explain(ITransformer predictor, ExplainOptions? options = null) =>
-        new(ExplainedModel.MLNet(predictor), options ?? new ExplainOptions { Method = "feature-ablation" }, _host);
+        new(ExplainedModel.MLNet(predictor), options ?? new ExplainOptions(), _host);
 
-    /// <summary>Integrated Gradients of an ONNX model as a pipeline step.</summary>
-    /// <param name="outputColumnName">The attribution column to append.</param>
-    /// <param name="inputColumnName">The feature column (known-size Vector&lt;Single&gt;).</param>
-    /// <param name="onnxModelPath">The ONNX model.</param>
-    /// <param name="steps">Integration points.</param>
-    /// <param name="target">A fixed output index; null explains each row's prediction.</param>
-    public AttributionEstimator IntegratedGradients(string outputColumnName, string inputColumnName, string onnxModelPath, int steps = 50, int? target = null) =>
-        Explain(onnxModelPath, new ExplainOptions { OutputColumnName = outputColumnName, InputColumnName = inputColumnName, Steps = steps, Target = target });
+    internal AttributionEstimator Typed(ExplainedModel model, string method, MethodOptions? methodOptions, ExplainOptions? pipeline)
+    {
+        var options = pipeline?.Clone() ?? new ExplainOptions();
+        if (options.Method is not null && options.Method != method)
+            throw new ArgumentException($"ExplainOptions.Method is '{options.Method}', but this catalog entry runs '{method}'; leave Method unset.");
+        options.Method = method;
+        options.MethodOptions = methodOptions;
+        if (methodOptions is LayerMethodOptions { Layer: { } layer }) options.Layer ??= layer;
+        return new AttributionEstimator(model, options, _host);
+    }
 
-    /// <summary>Feature ablation of any ML.NET predictor as a pipeline step.</summary>
-    public AttributionEstimator FeatureAblation(string outputColumnName, string inputColumnName, ITransformer predictor, int? target = null) =>
-        Explain(predictor, new ExplainOptions { OutputColumnName = outputColumnName, InputColumnName = inputColumnName, Method = "feature-ablation", Target = target });
+    internal static ExplainedModel OnnxModel(string path) => File.Exists(path)
+        ? ExplainedModel.Onnx(File.ReadAllBytes(path))
+        : throw new FileNotFoundException($"ONNX model '{path}' does not exist.", path);
 
     /// <summary>
     /// Saves a fitted pipeline whose LAST transformer is an <see cref="AttributionTransformer"/>: one zip archive with the

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Microsoft.ML.Attribution.Methods;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 
@@ -18,17 +19,41 @@ public sealed class AttributionEstimator : IEstimator<AttributionTransformer>
     {
         _model = model;
         _options = options.Clone();
-        _options.Validate(model.HasGradients);
+        if (_options.Method is null) (_options.Method, _options.MethodReason) = model.ChooseMethod(_options.Output);
+        _options.Validate(model.Kind);
         _host = host;
     }
 
     /// <summary>Cancels explanation between blocks.</summary>
     public CancellationToken Cancellation { get; init; }
 
+    /// <summary>Training rows routed through the trees to weigh path-dependent TreeSHAP's splits.</summary>
+    internal const int TreeCoverRows = 1000;
+
+    /// <summary>The method this step runs (chosen from the model when not given).</summary>
+    public string Method => _options.Method!;
+
     /// <inheritdoc />
     public AttributionTransformer Fit(IDataView input)
     {
-        var transformer = new AttributionTransformer(_model, _options, _host) { Cancellation = Cancellation };
+        ArgumentNullException.ThrowIfNull(input);
+        var options = _options;
+        var method = options.MethodInfo;
+        bool needsBackground = method.Has(MethodCapabilities.Background) || options.BaselineSource == BaselineSource.BackgroundMean;
+        if (needsBackground && options.Background is null && input.Schema.GetColumnOrNull(options.InputColumnName) is { Type: VectorDataViewType { ItemType: var item } }
+            && item == NumberDataViewType.Single)
+        {
+            options = options.Clone();
+            // Path-dependent TreeSHAP weighs splits by the data that reached them: a larger sample gives truer covers.
+            int size = method.Has(MethodCapabilities.ExactForTrees) ? Math.Max(options.BackgroundSize, TreeCoverRows) : options.BackgroundSize;
+            options.Background = Background.Sample(input, options.InputColumnName, size, options.BackgroundSeed);
+        }
+        if (_host is not null)
+        {
+            using var channel = _host.Start("Attribution");
+            channel.Info(MessageSensitivity.None, $"Explaining with {options.Method}{(options.MethodReason is { } why ? $": {why}" : "")}.");
+        }
+        var transformer = new AttributionTransformer(_model, options, _host) { Cancellation = Cancellation };
         transformer.GetOutputSchema(input.Schema);
         return transformer;
     }
@@ -48,6 +73,10 @@ public sealed class AttributionEstimator : IEstimator<AttributionTransformer>
         columns[_options.TargetOutputColumnName] = SchemaShapeColumns.Create(_options.TargetOutputColumnName, perRank, NumberDataViewType.Int32);
         if (_options.HasDelta)
             columns[_options.DeltaColumnName] = SchemaShapeColumns.Create(_options.DeltaColumnName, perRank, NumberDataViewType.Single);
+        if (_options.HasBaseValue)
+            columns[_options.BaseValueColumnName] = SchemaShapeColumns.Create(_options.BaseValueColumnName, perRank, NumberDataViewType.Single);
+        if (_options.TargetColumnName is { } target && !columns.ContainsKey(target))
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"ExplainOptions.TargetColumnName: column '{target}' not found.");
         return new SchemaShape(columns.Values);
     }
 }
@@ -60,6 +89,14 @@ internal static class SchemaShapeColumns
 {
     private static readonly ConstructorInfo? Constructor = typeof(SchemaShape.Column).GetConstructors(BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public)
         .FirstOrDefault(c => c.GetParameters().Length >= 4 && c.GetParameters()[0].ParameterType == typeof(string));
+
+    private static readonly MethodInfo? FromSchema = typeof(SchemaShape).GetMethod("Create", BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public,
+        [typeof(DataViewSchema)]);
+
+    /// <summary>The shape of a data view's schema (annotations included), as ML.NET's own estimators see it.</summary>
+    public static SchemaShape Of(DataViewSchema schema) =>
+        (SchemaShape)(FromSchema ?? throw new NotSupportedException("This ML.NET version does not expose SchemaShape.Create(DataViewSchema) as expected."))
+            .Invoke(null, [schema])!;
 
     public static SchemaShape.Column Create(string name, SchemaShape.Column.VectorKind kind, DataViewType itemType)
     {

@@ -20,7 +20,8 @@ public sealed class AttributionTransformer : ITransformer
     {
         Model = model;
         Options = options.Clone();
-        Options.Validate(model.HasGradients);
+        Options.Validate(model.Kind);
+        if (Options.Method is null) throw new ArgumentException("ExplainOptions.Method must be chosen before the transformer is built.");
         _host = host;
     }
 
@@ -86,68 +87,118 @@ public sealed class AttributionTransformer : ITransformer
             if (target.Type != NumberDataViewType.Int32 && target.Type != NumberDataViewType.Single && target.Type is not KeyDataViewType)
                 throw new ArgumentOutOfRangeException(nameof(input), $"Target column '{targetName}' has type {target.Type}, expected Int32, Single or a key.");
         }
+        if (Options.FeatureGroups is { } groups && !Options.SlotAttributions) FeatureGroupSet.Check(groups, features, Options.InputColumnName);
         var builder = new DataViewSchema.Builder();
         builder.AddColumns(input);
         var annotations = new DataViewSchema.Annotations.Builder();
-        if (column.Annotations.Schema.GetColumnOrNull("SlotNames") is { Type: VectorDataViewType { Size: var size } slotType } && size == features)
+        int[] dimensions = vector.Dimensions.ToArray();
+        if (Grouped)
+        {
+            var names = Options.FeatureGroups!.Select(g => g.Name.AsMemory()).ToArray();
+            annotations.Add("SlotNames", new VectorDataViewType(TextDataViewType.Instance, names.Length),
+                (ref VBuffer<ReadOnlyMemory<char>> dst) => new VBuffer<ReadOnlyMemory<char>>(names.Length, names).CopyTo(ref dst));
+            dimensions = [names.Length];
+        }
+        else if (column.Annotations.Schema.GetColumnOrNull("SlotNames") is { Type: VectorDataViewType { Size: var size } slotType } && size == features)
         {
             VBuffer<ReadOnlyMemory<char>> names = default;
             column.GetSlotNames(ref names);
             annotations.Add("SlotNames", slotType, (ref VBuffer<ReadOnlyMemory<char>> dst) => names.CopyTo(ref dst));
         }
+        string method = $"{Options.Method}{(Options.MethodReason is { } why ? $": {why}" : "")}";
+        annotations.Add<ReadOnlyMemory<char>>(MethodAnnotation, TextDataViewType.Instance, (ref ReadOnlyMemory<char> dst) => dst = method.AsMemory());
         int k = Options.TopK;
         if (k == 1)
         {
-            builder.AddColumn(Options.OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, vector.Dimensions), annotations.ToAnnotations());
+            builder.AddColumn(Options.OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, dimensions), annotations.ToAnnotations());
             builder.AddColumn(Options.TargetOutputColumnName, NumberDataViewType.Int32);
             if (Options.HasDelta) builder.AddColumn(Options.DeltaColumnName, NumberDataViewType.Single);
+            if (Options.HasBaseValue) builder.AddColumn(Options.BaseValueColumnName, NumberDataViewType.Single);
         }
         else
         {
-            builder.AddColumn(Options.OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, new[] { k }.Concat(vector.Dimensions).ToArray()));
+            builder.AddColumn(Options.OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, new[] { k }.Concat(dimensions).ToArray()), annotations.ToAnnotations());
             builder.AddColumn(Options.TargetOutputColumnName, new VectorDataViewType(NumberDataViewType.Int32, k));
             if (Options.HasDelta) builder.AddColumn(Options.DeltaColumnName, new VectorDataViewType(NumberDataViewType.Single, k));
+            if (Options.HasBaseValue) builder.AddColumn(Options.BaseValueColumnName, new VectorDataViewType(NumberDataViewType.Single, k));
         }
         return builder.ToSchema();
     }
+
+    /// <summary>The annotation on the attribution column naming the method and why it was chosen.</summary>
+    public const string MethodAnnotation = "AttributionMethod";
+
+    /// <summary>One attribution per feature group (not per slot).</summary>
+    internal bool Grouped => Options.FeatureGroups is not null && !Options.SlotAttributions;
+
+    /// <summary>The appended columns in schema order.</summary>
+    internal IReadOnlyList<ExtraColumn> ExtraColumns =>
+    [
+        ExtraColumn.Attributions, ExtraColumn.Target,
+        .. Options.HasDelta ? [ExtraColumn.Delta] : Array.Empty<ExtraColumn>(),
+        .. Options.HasBaseValue ? [ExtraColumn.BaseValue] : Array.Empty<ExtraColumn>(),
+    ];
 
     /// <summary>Explains one block of token ids [n, L] with a layer method (one value per token).</summary>
     internal AttributionResult ExplainBlock(NdArray<long> ids, int[]? targets)
     {
         Cancellation.ThrowIfCancellationRequested();
-        return Options.ExplainLayer(Model.LayerOracle(Options, Log), null, ids, TargetOf(targets));
+        return ExplainLayer(new MethodInputs { LayerModel = _ => Model.LayerOracle(Options, Log), TokenIds = ids,
+            TokenBaselines = new NdArray<long>([Options.BaselineTokenId], 1), Target = TargetOf(targets) }, ids.Rows, ids.RowSize);
+    }
+
+    /// <summary>A layer method; its attributions summed over the layer's last axis (one value per input position).</summary>
+    private AttributionResult ExplainLayer(MethodInputs inputs, int n, int positions)
+    {
+        var result = Options.MethodInfo.Attribute(inputs, Options.EffectiveMethodOptions);
+        var layer = result.Attributions;
+        int last = layer.Shape[^1];
+        if (layer.Length != (long)n * positions * last)
+            throw new InvalidOperationException($"Layer '{Options.Layer}' is shaped {layer.ShapeText}: summing its last axis does not give one value per input " +
+                $"position ({positions}); name the embedding output (shaped [N, {positions}, D]).");
+        var summed = new NdArray<float>(n, positions);
+        for (int i = 0; i < summed.Length; i++)
+        {
+            double total = 0;
+            for (int k = 0; k < last; k++) total += layer.Data[i * last + k];
+            summed.Data[i] = (float)total;
+        }
+        return result with { Attributions = summed };
     }
 
     /// <summary>
-    /// The k highest outputs of every row, each explained by one batched call: attributions [n, k·F] (rank-major within a
-    /// row), targets [n·k] and deltas [n·k], best first.
+    /// The k highest outputs of every row, each explained by one batched call: attributions [n, k·W] (rank-major within a
+    /// row), targets [n·k], deltas and base values [n·k], best first.
     /// </summary>
     private AttributionResult ExplainTopK(Oracles.IForwardOracle oracle, NdArray<float> rows)
     {
-        int n = rows.Rows, k = Options.TopK, f = rows.RowSize;
-        var outputs = oracle.Forward(rows);
+        int n = rows.Rows, k = Options.TopK;
+        var outputs = oracle.Forward(ReshapeForModel(oracle, rows));
         if (outputs.RowSize < k)
-            throw new ArgumentException($"TopK is {k}, but the model has {outputs.RowSize} output(s) per row.");
+            throw new ArgumentException($"ExplainOptions.TopK is {k}, but the model has {outputs.RowSize} output(s) per row.");
         var ranked = new int[n][];
         for (int r = 0; r < n; r++)
         {
             var row = outputs.Row(r).ToArray();
             ranked[r] = Enumerable.Range(0, row.Length).OrderByDescending(j => row[j]).Take(k).ToArray();
         }
-        var attributions = new NdArray<float>(n, k * f);
         var targets = new int[n * k];
-        float[]? deltas = Options.HasDelta ? new float[n * k] : null;
+        float[]? deltas = Options.HasDelta ? new float[n * k] : null, baseValues = Options.HasBaseValue ? new float[n * k] : null;
+        NdArray<float>? attributions = null;
         for (int rank = 0; rank < k; rank++)
         {
-            var result = Options.Explain(oracle, ReshapeForModel(oracle, rows), Target.PerRow(ranked.Select(t => t[rank]).ToArray()));
+            var result = Run(oracle, rows, Target.PerRow(ranked.Select(t => t[rank]).ToArray()));
+            int w = result.Attributions.RowSize;
+            attributions ??= new NdArray<float>(n, k * w);
             for (int r = 0; r < n; r++)
             {
-                result.Attributions.Data.AsSpan(r * f, f).CopyTo(attributions.Row(r).Slice(rank * f, f));
+                result.Attributions.Row(r).CopyTo(attributions.Row(r).Slice(rank * w, w));
                 targets[r * k + rank] = ranked[r][rank];
                 if (deltas is not null) deltas[r * k + rank] = result.ConvergenceDelta![r];
+                if (baseValues is not null) baseValues[r * k + rank] = result.BaseValues![r];
             }
         }
-        return new AttributionResult(attributions, targets, deltas);
+        return new AttributionResult(attributions!, targets, deltas, baseValues);
     }
 
     /// <summary>Image (and other tensor) models take rows shaped [C, H, W]; ML.NET carries them as flat vectors of the same size.</summary>
@@ -163,10 +214,105 @@ public sealed class AttributionTransformer : ITransformer
     {
         Cancellation.ThrowIfCancellationRequested();
         var target = TargetOf(targets);
-        if (Options.Layer is not null) return Options.ExplainLayer(Model.LayerOracle(Options, Log), rows, null, target);
+        if (Options.Layer is not null)
+            return ExplainLayer(new MethodInputs { LayerModel = _ => Model.LayerOracle(Options, Log), Rows = rows,
+                Baselines = Options.Baseline is null ? null : new NdArray<float>(Options.Baseline, 1, Options.Baseline.Length), Target = target }, rows.Rows, rows.RowSize);
         var oracle = Model.Oracle(Options, sourceSchema, Log);
-        if (Options.TopK > 1) return ExplainTopK(oracle, rows);
-        var result = Options.Explain(oracle, ReshapeForModel(oracle, rows), target);
-        return result with { Attributions = result.Attributions.Reshape(rows.Rows, rows.RowSize) };
+        return Options.TopK > 1 ? ExplainTopK(oracle, rows) : Run(oracle, rows, target);
     }
+
+    /// <summary>One registry call on a block; attributions [n, W] (W = groups or slots) and base values where the method has them.</summary>
+    private AttributionResult Run(Oracles.IForwardOracle oracle, NdArray<float> rows, Target target)
+    {
+        var method = Options.MethodInfo;
+        int n = rows.Rows, f = rows.RowSize;
+        bool background = method.Has(MethodCapabilities.Background) && Options.BaselineSource == BaselineSource.Auto && Options.Baseline is null;
+        bool masked = Grouped && method.Has(MethodCapabilities.FeatureGroups);
+        var inputs = new MethodInputs
+        {
+            Model = oracle,
+            Trees = Model.Trees,
+            Linear = Model.Linear,
+            Rows = ReshapeForModel(oracle, rows),
+            Baselines = background ? null : Baseline(f),
+            Background = background || method.Has(MethodCapabilities.ExactForTrees) || method.Has(MethodCapabilities.ExactForLinear) ? BackgroundRows(oracle) : null,
+            FeatureMask = masked ? _groupMask.Value : null,
+            Target = target,
+        };
+        var result = method.Attribute(inputs, Options.EffectiveMethodOptions);
+        var slots = result.Attributions.Reshape(n, f);
+        var attributions = Grouped ? FeatureGroupSet.Collect(slots, Options.FeatureGroups!, summed: !masked) : slots;
+        var baseValues = result.BaseValues;
+        if (baseValues is null && Options.HasBaseValue)
+        {
+            var expected = ExpectedOutputs(oracle);
+            baseValues = result.Targets.Select(t => expected[t]).ToArray();
+        }
+        return result with { Attributions = attributions, BaseValues = baseValues };
+    }
+
+    private NdArray<float>? Baseline(int features)
+    {
+        if (Options.Baseline is { } given) return new NdArray<float>(given, 1, given.Length);
+        if (Options.BaselineSource == BaselineSource.BackgroundMean && Options.Background is { Length: > 0 } rows)
+        {
+            var mean = new float[features];
+            foreach (var row in rows) for (int j = 0; j < features; j++) mean[j] += row[j] / rows.Length;
+            return new NdArray<float>(mean, 1, features);
+        }
+        return null;
+    }
+
+    private NdArray<float>? _background;
+    private float[]? _expected;
+    private readonly object _gate = new();
+
+    /// <summary>The background rows as one array, shaped for the model.</summary>
+    private NdArray<float>? BackgroundRows(Oracles.IForwardOracle oracle)
+    {
+        if (Options.Background is not { Length: > 0 } rows) return null;
+        lock (_gate)
+        {
+            if (_background is null)
+            {
+                int f = rows[0].Length;
+                var flat = new float[rows.Length * f];
+                for (int r = 0; r < rows.Length; r++) rows[r].CopyTo(flat, r * f);
+                _background = ReshapeForModel(oracle, new NdArray<float>(flat, rows.Length, f));
+            }
+            return _background;
+        }
+    }
+
+    /// <summary>Mean model output per output index over the background (SHAP's base value for black-box methods).</summary>
+    private float[] ExpectedOutputs(Oracles.IForwardOracle oracle)
+    {
+        lock (_gate)
+        {
+            if (_expected is not null) return _expected;
+            var background = BackgroundRows(oracle) ?? throw new InvalidOperationException(
+                $"Method '{Options.Method}' reports a base value over background rows, but ExplainOptions.Background is empty.");
+            var outputs = oracle.Forward(background);
+            var mean = new double[outputs.RowSize];
+            for (int r = 0; r < outputs.Rows; r++)
+            {
+                var row = outputs.Row(r);
+                for (int j = 0; j < mean.Length; j++) mean[j] += row[j];
+            }
+            return _expected = mean.Select(v => (float)(v / outputs.Rows)).ToArray();
+        }
+    }
+
+    private Lazy<NdArray<long>?> _groupMask => _mask ??= new(() => Options.FeatureGroups is { } groups ? FeatureGroupSet.Mask(groups) : null);
+
+    private Lazy<NdArray<long>?>? _mask;
+}
+
+/// <summary>The columns an explanation step appends.</summary>
+internal enum ExtraColumn
+{
+    Attributions,
+    Target,
+    Delta,
+    BaseValue,
 }

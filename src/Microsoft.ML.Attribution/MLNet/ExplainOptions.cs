@@ -1,16 +1,50 @@
+using System.Text.Json.Serialization;
 using Microsoft.ML.Attribution.Methods;
-using Microsoft.ML.Attribution.Oracles;
-using Microsoft.ML.Attribution.Tensors;
 
 namespace Microsoft.ML.Attribution.MLNet;
 
-/// <summary>Settings of an explanation step in an ML.NET pipeline (saved with the model as JSON).</summary>
+/// <summary>Which output of a binary ML.NET model is explained.</summary>
+public enum ExplainedOutput
+{
+    /// <summary>The raw score (the margin of a binary classifier, the prediction of a regressor, each class's score).</summary>
+    Score,
+
+    /// <summary>The calibrated probability of a binary classifier (explained as a black box over the background).</summary>
+    Probability,
+}
+
+/// <summary>Where the baseline of baseline methods (ablation, Integrated Gradients, …) comes from.</summary>
+public enum BaselineSource
+{
+    /// <summary>
+    /// SHAP methods use the background rows (their expected value); other methods the given <see cref="ExplainOptions.Baseline"/>,
+    /// else zeros (Captum's default).
+    /// </summary>
+    Auto,
+
+    /// <summary>All zeros.</summary>
+    Zeros,
+
+    /// <summary>The mean of the background rows.</summary>
+    BackgroundMean,
+}
+
+/// <summary>A feature as a person means it: a name and the feature-vector slots it spans (one-hot, hashed, …).</summary>
+/// <param name="Name">The source column (or source slot) name.</param>
+/// <param name="Slots">Indices into the explained feature vector.</param>
+public sealed record FeatureGroup(string Name, int[] Slots);
+
+/// <summary>
+/// Settings of an explanation step in an ML.NET pipeline (saved with the model as JSON). The method's own settings are a
+/// typed record from <see cref="MethodRegistry"/> (<see cref="MethodOptions"/>); this class holds the columns and what
+/// the pipeline decides: which method, which output, which background, which feature groups.
+/// </summary>
 public sealed class ExplainOptions
 {
     /// <summary>The feature column explained: a known-size vector of Single. Default "Features".</summary>
     public string InputColumnName { get; set; } = "Features";
 
-    /// <summary>The attribution column appended (a vector shaped like the input, carrying its slot names). Default "Attributions".</summary>
+    /// <summary>The attribution column appended (one slot per feature group, or shaped like the input). Default "Attributions".</summary>
     public string OutputColumnName { get; set; } = "Attributions";
 
     /// <summary>The column holding the explained output index (Int32). Default "ExplainedTarget".</summary>
@@ -20,10 +54,21 @@ public sealed class ExplainOptions
     public string DeltaColumnName { get; set; } = "ConvergenceDelta";
 
     /// <summary>
-    /// Method in the CLI's kebab-case: integrated-gradients (default), saliency, input-x-gradient, deeplift (ONNX), or
-    /// feature-ablation, shapley-value-sampling, kernel-shap, shapley-values, lime (any model).
+    /// The column holding the base value (the expected output over the background), for SHAP methods: Σ attributions +
+    /// base value = the explained output. Default "BaseValue".
     /// </summary>
-    public string Method { get; set; } = "integrated-gradients";
+    public string BaseValueColumnName { get; set; } = "BaseValue";
+
+    /// <summary>
+    /// A method name from <see cref="MethodRegistry"/> (kebab-case, as the CLI spells it). Null: chosen from the model —
+    /// tree-shap for tree ensembles, linear-shap for linear models, kernel-shap for other ML.NET models,
+    /// integrated-gradients for ONNX models.
+    /// </summary>
+    public string? Method { get; set; }
+
+    /// <summary>The method's typed options (its own record, e.g. <see cref="IntegratedGradientsOptions"/>); null for its defaults.</summary>
+    [JsonConverter(typeof(MethodOptionsJsonConverter))]
+    public MethodOptions? MethodOptions { get; set; }
 
     /// <summary>A fixed output index to explain for every row; null explains each row's prediction (or <see cref="TargetColumnName"/>).</summary>
     public int? Target { get; set; }
@@ -37,17 +82,33 @@ public sealed class ExplainOptions
     /// </summary>
     public int TopK { get; set; } = 1;
 
-    /// <summary>Integration points (integrated-gradients).</summary>
-    public int Steps { get; set; } = 50;
+    /// <summary>Which output of a binary ML.NET model to explain (default the score).</summary>
+    public ExplainedOutput Output { get; set; } = ExplainedOutput.Score;
 
-    /// <summary>Samples (shapley-value-sampling, kernel-shap, lime).</summary>
-    public int Samples { get; set; } = 25;
-
-    /// <summary>Seed of the sampling methods.</summary>
-    public int Seed { get; set; } = 1;
-
-    /// <summary>Baseline values (one per feature), or null for zeros.</summary>
+    /// <summary>Baseline values (one per feature slot); used by baseline methods when given.</summary>
     public float[]? Baseline { get; set; }
+
+    /// <summary>Where baselines come from when <see cref="Baseline"/> is not given.</summary>
+    public BaselineSource BaselineSource { get; set; } = BaselineSource.Auto;
+
+    /// <summary>Background rows (each one feature vector): SHAP's expected value is taken over them. Set when fitted on training data.</summary>
+    public float[][]? Background { get; set; }
+
+    /// <summary>Rows sampled (fixed seed) from the training data as the background when fitting. Default 100.</summary>
+    public int BackgroundSize { get; set; } = 100;
+
+    /// <summary>Seed of the background sample.</summary>
+    public int BackgroundSeed { get; set; } = 1;
+
+    /// <summary>
+    /// Features as people mean them: the attribution column gets one slot per group, named after it. Found from the chain
+    /// when fitted through <c>.Explain(mlContext)</c> (one group per source column, or per source slot of a vector
+    /// column with slot names); can be given explicitly.
+    /// </summary>
+    public List<FeatureGroup>? FeatureGroups { get; set; }
+
+    /// <summary>Keep one attribution per feature-vector slot instead of one per feature group.</summary>
+    public bool SlotAttributions { get; set; }
 
     /// <summary>Rows explained per block: one batched method call per block.</summary>
     public int BlockSize { get; set; } = 256;
@@ -57,8 +118,8 @@ public sealed class ExplainOptions
 
     /// <summary>
     /// An ONNX tensor to attribute to instead of the input — typically a text model's embedding output, with the input
-    /// column holding int64 token ids. Methods: layer-integrated-gradients, layer-gradient-x-activation. The layer's
-    /// attributions are summed over its last axis (the embedding), giving one value per input position (token).
+    /// column holding int64 token ids (layer-integrated-gradients, layer-gradient-x-activation). The layer's
+    /// attributions are summed over its last axis, giving one value per input position (token).
     /// </summary>
     public string? Layer { get; set; }
 
@@ -68,80 +129,87 @@ public sealed class ExplainOptions
     /// <summary>Runs ONNX on CUDA when the ONNX Runtime build has it (else CPU, logged once).</summary>
     public bool UseCuda { get; set; }
 
-    internal static readonly string[] GradientMethods = ["integrated-gradients", "saliency", "input-x-gradient", "deeplift"];
-    internal static readonly string[] PerturbationMethods = ["feature-ablation", "shapley-value-sampling", "kernel-shap", "shapley-values", "lime"];
-    internal static readonly string[] LayerMethods = ["layer-integrated-gradients", "layer-gradient-x-activation"];
+    /// <summary>Why the method was chosen (set when it was chosen from the model).</summary>
+    public string? MethodReason { get; set; }
 
-    internal void Validate(bool hasGradients)
+    /// <summary>The registry entry of <see cref="Method"/> (which must be set).</summary>
+    internal AttributionMethod MethodInfo => MethodRegistry.Get(Method ?? throw new InvalidOperationException("No method chosen yet."));
+
+    /// <summary>The typed options in force: the given record, or the method's defaults.</summary>
+    internal MethodOptions EffectiveMethodOptions
     {
-        if (BlockSize < 1) throw new ArgumentOutOfRangeException(nameof(BlockSize), BlockSize, "The block size must be at least 1.");
-        if (Layer is not null || LayerMethods.Contains(Method))
+        get
         {
-            if (Layer is null || !LayerMethods.Contains(Method) || !hasGradients)
-                throw new ArgumentException($"Layer attribution needs an ONNX model, Layer set, and Method one of {string.Join(", ", LayerMethods)} (got '{Method}', Layer '{Layer}').");
-            return;
+            var method = MethodInfo;
+            if (MethodOptions is null) return Layer is not null && method.CreateDefaultOptions() is LayerMethodOptions layer ? layer with { Layer = Layer } : method.CreateDefaultOptions();
+            if (MethodOptions.GetType() != method.OptionsType)
+                throw new ArgumentException($"ExplainOptions.MethodOptions is a {MethodOptions.GetType().Name}, but method '{method.Name}' takes {method.OptionsType.Name}.");
+            return Layer is not null && MethodOptions is LayerMethodOptions { Layer: null } l ? l with { Layer = Layer } : MethodOptions;
         }
-        if (!GradientMethods.Contains(Method) && !PerturbationMethods.Contains(Method))
-            throw new ArgumentException($"Method '{Method}' is not one of {string.Join(", ", GradientMethods.Concat(PerturbationMethods).Concat(LayerMethods))}.");
-        if (!hasGradients && GradientMethods.Contains(Method))
-            throw new ArgumentException($"Method '{Method}' needs gradients, which an ML.NET model does not give; use one of {string.Join(", ", PerturbationMethods)}.");
-        if (Target is not null && TargetColumnName is not null) throw new ArgumentException("Give Target or TargetColumnName, not both.");
-        if (TopK < 1) throw new ArgumentOutOfRangeException(nameof(TopK), TopK, "TopK must be at least 1.");
-        if (TopK > 1 && (Target is not null || TargetColumnName is not null || Layer is not null))
-            throw new ArgumentException("TopK explains the k highest outputs of each row; it cannot be combined with Target, TargetColumnName or Layer.");
     }
 
-    /// <summary>Runs the method on one block of rows.</summary>
-    internal AttributionResult Explain(IForwardOracle oracle, NdArray<float> rows, Target target)
+    /// <summary>
+    /// Checks every option that can be checked without data; <paramref name="model"/> says what the explained model offers.
+    /// Thrown when the estimator is built, before any training.
+    /// </summary>
+    internal void Validate(ModelKind model)
     {
-        NdArray<float>? baseline = Baseline is null ? null : new NdArray<float>(Baseline, 1, Baseline.Length);
-        return Method switch
-        {
-            "integrated-gradients" => new IntegratedGradients((IGradientOracle)oracle).Attribute(rows, baseline, target, Steps),
-            "saliency" => new Saliency((IGradientOracle)oracle).Attribute(rows, target, abs: false),
-            "input-x-gradient" => new InputXGradient((IGradientOracle)oracle).Attribute(rows, target),
-            "deeplift" => new DeepLift((OnnxGradientOracle)oracle).Attribute(rows, baseline, target),
-            "feature-ablation" => new FeatureAblation(oracle).Attribute(rows, baseline, target),
-            "shapley-value-sampling" => new ShapleyValueSampling(oracle).Attribute(rows, baseline, target, samples: Samples, seed: Seed),
-            "kernel-shap" => new KernelShap(oracle).Attribute(rows, baseline, target, samples: Samples, seed: Seed),
-            "shapley-values" => new ShapleyValues(oracle).Attribute(rows, baseline, target),
-            _ => new Lime(oracle).Attribute(rows, baseline, target, samples: Samples, seed: Seed),
-        };
+        if (BlockSize < 1) throw new ArgumentOutOfRangeException(nameof(BlockSize), BlockSize, "ExplainOptions.BlockSize must be at least 1.");
+        if (TopK < 1) throw new ArgumentOutOfRangeException(nameof(TopK), TopK, "ExplainOptions.TopK must be at least 1.");
+        if (BackgroundSize < 1) throw new ArgumentOutOfRangeException(nameof(BackgroundSize), BackgroundSize, "ExplainOptions.BackgroundSize must be at least 1.");
+        if (Target is < 0) throw new ArgumentOutOfRangeException(nameof(Target), Target, "ExplainOptions.Target must be a non-negative output index.");
+        if (Target is not null && TargetColumnName is not null)
+            throw new ArgumentException("Give ExplainOptions.Target or ExplainOptions.TargetColumnName, not both.");
+        if (MethodOptions is not null && Method is null)
+            throw new ArgumentException($"ExplainOptions.MethodOptions is a {MethodOptions.GetType().Name}; set ExplainOptions.Method to the method it belongs to.");
+        if (Method is null) return;
+        AttributionMethod method;
+        try { method = MethodRegistry.Get(Method); }
+        catch (ArgumentException e) { throw new ArgumentException($"ExplainOptions.Method: {e.Message}", nameof(Method), e); }
+        _ = EffectiveMethodOptions;
+        if (method.Has(MethodCapabilities.Neuron) || method.Has(MethodCapabilities.Wrapper))
+            throw new ArgumentException($"ExplainOptions.Method '{Method}' is not a pipeline method (neuron methods and wrappers run from C# or the CLI).");
+        bool layer = method.Has(MethodCapabilities.TakesLayer);
+        if (layer != (Layer is not null || EffectiveMethodOptions is LayerMethodOptions { Layer: not null }))
+            throw new ArgumentException(layer
+                ? $"ExplainOptions.Method '{Method}' attributes to a layer: set ExplainOptions.Layer to an ONNX tensor name."
+                : $"ExplainOptions.Layer is set, but method '{Method}' does not take a layer; use one of {Names(m => m.Has(MethodCapabilities.TakesLayer) && !m.Has(MethodCapabilities.Neuron))}.");
+        if (method.Has(MethodCapabilities.RequiresBaselines))
+            throw new ArgumentException($"ExplainOptions.Method '{Method}' needs a baseline distribution per call; run it from C# or the CLI.");
+        if (model == ModelKind.MLNet && method.Has(MethodCapabilities.Gradients))
+            throw new ArgumentException($"ExplainOptions.Method '{Method}' needs gradients, which an ML.NET model does not give; use one of " +
+                $"{Names(m => m.Has(MethodCapabilities.BlackBox) || m.Has(MethodCapabilities.ExactForTrees) || m.Has(MethodCapabilities.ExactForLinear))} " +
+                "(or leave Method unset to choose from the model).");
+        if (model == ModelKind.Onnx && (method.Has(MethodCapabilities.ExactForTrees) || method.Has(MethodCapabilities.ExactForLinear)))
+            throw new ArgumentException($"ExplainOptions.Method '{Method}' explains ML.NET tree or linear models, not ONNX models; use one of " +
+                $"{Names(m => m.Has(MethodCapabilities.Gradients) || m.Has(MethodCapabilities.BlackBox))}.");
+        if (Output == ExplainedOutput.Probability && (method.Has(MethodCapabilities.ExactForTrees) || method.Has(MethodCapabilities.ExactForLinear)))
+            throw new ArgumentException($"ExplainOptions.Output is Probability, but '{Method}' explains the raw score (the calibrator is not additive); " +
+                "use kernel-shap or shapley-value-sampling, or leave Method unset.");
+        if (TopK > 1 && (Target is not null || TargetColumnName is not null || layer))
+            throw new ArgumentException("ExplainOptions.TopK explains the k highest outputs of each row; it cannot be combined with Target, TargetColumnName or Layer.");
     }
 
-    internal bool HasDelta => Method is "integrated-gradients" or "deeplift" or "layer-integrated-gradients";
+    private static string Names(Func<AttributionMethod, bool> filter) => string.Join(", ", MethodRegistry.All.Where(filter).Select(m => m.Name));
 
-    /// <summary>A layer method on int64 token ids or float rows; attributions summed over the layer's last axis.</summary>
-    internal AttributionResult ExplainLayer(OnnxLayerOracle oracle, NdArray<float>? rows, NdArray<long>? ids, Target target)
+    internal bool HasDelta => MethodInfo.Has(MethodCapabilities.ConvergenceDelta);
+
+    internal bool HasBaseValue => MethodInfo.Has(MethodCapabilities.Background) && Layer is null;
+
+    internal ExplainOptions Clone()
     {
-        AttributionResult result;
-        if (Method == "layer-integrated-gradients")
-        {
-            var method = new LayerIntegratedGradients(oracle);
-            result = ids is not null
-                ? method.Attribute(ids, new NdArray<long>([BaselineTokenId], 1), target, Steps)
-                : method.Attribute(rows!, Baseline is null ? null : new NdArray<float>(Baseline, 1, Baseline.Length), target, Steps);
-        }
-        else
-        {
-            var method = new LayerGradientXActivation(oracle);
-            result = ids is not null ? method.Attribute(ids, target) : method.Attribute(rows!, target);
-        }
-        int n = (ids?.Rows ?? rows!.Rows), positions = ids?.RowSize ?? rows!.RowSize;
-        var layer = result.Attributions;
-        int last = layer.Shape[^1];
-        if (layer.Length != n * positions * last)
-            throw new InvalidOperationException($"Layer '{Layer}' is shaped {layer.ShapeText}: summing its last axis does not give one value per input " +
-                $"position ({positions}); name the embedding output (shaped [N, {positions}, D]).");
-        var summed = new NdArray<float>(n, positions);
-        for (int i = 0; i < summed.Length; i++)
-        {
-            double total = 0;
-            for (int k = 0; k < last; k++) total += layer.Data[i * last + k];
-            summed.Data[i] = (float)total;
-        }
-        return result with { Attributions = summed };
+        var copy = (ExplainOptions)MemberwiseClone();
+        copy.FeatureGroups = FeatureGroups?.ToList();
+        return copy;
     }
+}
 
-    internal ExplainOptions Clone() => (ExplainOptions)MemberwiseClone();
+/// <summary>What an explained model offers.</summary>
+internal enum ModelKind
+{
+    /// <summary>An ONNX model: gradients and forward passes.</summary>
+    Onnx,
+
+    /// <summary>A fitted ML.NET model: forward passes only (plus trees or weights where the predictor has them).</summary>
+    MLNet,
 }

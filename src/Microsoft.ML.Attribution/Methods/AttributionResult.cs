@@ -9,4 +9,8 @@ namespace Microsoft.ML.Attribution.Methods;
 /// Per row, Σ attributions − (f(input) − f(baseline)) for the target, where the method has a completeness property;
 /// otherwise null.
 /// </param>
-public sealed record AttributionResult(NdArray<float> Attributions, int[] Targets, float[]? ConvergenceDelta = null);
+/// <param name="BaseValues">
+/// Per row, the expected output over the background (SHAP's base value) where the method defines one, so that
+/// Σ attributions + base value = the explained output; otherwise null.
+/// </param>
+public sealed record AttributionResult(NdArray<float> Attributions, int[] Targets, float[]? ConvergenceDelta = null, float[]? BaseValues = null);

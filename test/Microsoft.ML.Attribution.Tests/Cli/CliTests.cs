@@ -125,7 +125,7 @@ public sealed class CliTests
         AssertOneErrorLine(err, "--window is required");
         (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", Toy.InputPath, "--method", "saliency", "--layer", "x", "--out", Temp("a"));
         Assert.AreNotEqual(0, code);
-        AssertOneErrorLine(err, "--layer is not supported by method saliency");
+        AssertOneErrorLine(err, "option --layer is not used by method saliency");
         (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", Toy.InputPath, "--method", "layer-activation", "--layer", "relu_typo", "--out", Temp("a"));
         Assert.AreNotEqual(0, code);
         AssertOneErrorLine(err, "'relu_typo' does not exist", "nearest names");
@@ -186,8 +186,8 @@ public sealed class CliTests
     [DataRow("--window", "3", "not used by method saliency")]
     [DataRow("--steps", "10", "not used by method saliency")]
     [DataRow("--delta-out", "d.npy", "not used by method saliency")]
-    [DataRow("--samples", "10", "--samples is not supported by method saliency")]
-    [DataRow("--seed", "1", "--seed is not supported by method saliency")]
+    [DataRow("--samples", "10", "option --samples is not used by method saliency")]
+    [DataRow("--seed", "1", "option --seed is not used by method saliency")]
     [DataRow("--target", "1x", "--target expects an integer")]
     [DataRow("--abs", "maybe", "--abs expects true or false")]
     [DataRow("--bogus", "1", "unknown option --bogus")]

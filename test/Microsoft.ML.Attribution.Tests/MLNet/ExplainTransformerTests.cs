@@ -59,7 +59,7 @@ public sealed class ExplainTransformerTests
         var data = Wine(ml);
         var byLabel = ml.Attribution().Explain(WineMlp, new ExplainOptions { Method = "saliency", TargetColumnName = "Label" }).Fit(data).Transform(data);
         CollectionAssert.AreEqual(data.GetColumn<float>("Label").Select(v => (int)v).ToArray(), byLabel.GetColumn<int>("ExplainedTarget").ToArray());
-        var fixedTarget = ml.Attribution().IntegratedGradients("A", "Features", WineMlp, steps: 8, target: 2).Fit(data).Transform(data);
+        var fixedTarget = ml.Attribution().IntegratedGradients(WineMlp, new() { Steps = 8 }, new ExplainOptions { OutputColumnName = "A", Target = 2 }).Fit(data).Transform(data);
         Assert.IsTrue(fixedTarget.GetColumn<int>("ExplainedTarget").All(t => t == 2));
         Assert.AreEqual(13, ((VectorDataViewType)fixedTarget.Schema["A"].Type).Size);
     }
@@ -92,7 +92,7 @@ public sealed class ExplainTransformerTests
     {
         var ml = new MLContext(seed: 1);
         var data = Wine(ml);
-        var model = ml.Attribution().Explain(WineMlp, new ExplainOptions { Method = "integrated-gradients", Steps = 16 }).Fit(data);
+        var model = ml.Attribution().Explain(WineMlp, new ExplainOptions { Method = "integrated-gradients", MethodOptions = new IntegratedGradientsOptions { Steps = 16 } }).Fit(data);
         var chain = new TransformerChain<ITransformer>(model);
         string path = Path.Combine(Path.GetTempPath(), $"explain-{Guid.NewGuid():N}.zip");
         ml.Attribution().Save(chain, data.Schema, path);
@@ -111,7 +111,7 @@ public sealed class ExplainTransformerTests
         var ml = new MLContext(seed: 1);
         var data = Wine(ml);
         var pipeline = ml.Regression.Trainers.FastTree(numberOfTrees: 20, numberOfLeaves: 8)
-            .Explain(ml, new ExplainOptions { Method = "shapley-value-sampling", Samples = 10, Target = 0 }, baselineFromTrainingMeans: true);
+            .Explain(ml, new ExplainOptions { Method = "shapley-value-sampling", MethodOptions = new ShapleyValueSamplingOptions { Samples = 10 }, Target = 0 }, baselineFromTrainingMeans: true);
         var model = pipeline.Fit(data);
         var output = model.Transform(data);
         var predictor = model.First();
@@ -199,7 +199,7 @@ public sealed class ExplainTransformerTests
     {
         var ml = new MLContext(seed: 1);
         var data = Wine(ml);
-        var output = ml.Attribution().Explain(WineMlp, new ExplainOptions { Method = "integrated-gradients", Steps = 16, TopK = 2 }).Fit(data).Transform(data);
+        var output = ml.Attribution().Explain(WineMlp, new ExplainOptions { Method = "integrated-gradients", MethodOptions = new IntegratedGradientsOptions { Steps = 16 }, TopK = 2 }).Fit(data).Transform(data);
         var features = Features(data);
         var oracle = new OnnxGradientOracle(WineMlp);
         var scores = oracle.Forward(features);

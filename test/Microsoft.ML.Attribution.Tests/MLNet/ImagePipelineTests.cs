@@ -30,7 +30,7 @@ public sealed class ImagePipelineTests
         var pipeline = ml.Transforms.LoadImages("Image", null, "Path")
             .Append(ml.Transforms.ResizeImages("Image", 8, 8))
             .Append(ml.Transforms.ExtractPixels("Features", "Image", colorsToExtract: ImagePixelExtractingEstimator.ColorBits.Red, scaleImage: 1f / 255))
-            .Append(ml.Attribution().Explain(model, new ExplainOptions { Method = "integrated-gradients", Steps = 32 }));
+            .Append(ml.Attribution().Explain(model, new ExplainOptions { Method = "integrated-gradients", MethodOptions = new IntegratedGradientsOptions { Steps = 32 } }));
         var output = pipeline.Fit(data).Transform(data);
 
         var pixels = output.GetColumn<float[]>("Features").ToList();

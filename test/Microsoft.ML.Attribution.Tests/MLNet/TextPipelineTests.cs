@@ -59,7 +59,7 @@ public sealed class TextPipelineTests
             .Append(ml.Attribution().Explain(Model, new ExplainOptions
             {
                 InputColumnName = "TokenIds", OutputColumnName = "TokenAttributions", Layer = Embedding,
-                Method = "layer-integrated-gradients", Steps = 24, Target = 1,
+                Method = "layer-integrated-gradients", MethodOptions = new LayerIntegratedGradientsOptions { Steps = 24 }, Target = 1,
             }));
         var output = pipeline.Fit(data).Transform(data);
         var perToken = output.GetColumn<float[]>("TokenAttributions").ToArray();

@@ -1,3 +1,4 @@
+using Microsoft.ML.Attribution.Methods;
 using Microsoft.ML.Attribution.Oracles;
 using Microsoft.ML.Attribution.Reports;
 using Microsoft.ML.Attribution.Tensors;
@@ -97,7 +98,7 @@ public sealed class AttributionReportTests
         var ml = new MLContext(seed: 1);
         var data = WineTrees.Load(ml);
         var model = ml.Transforms.NormalizeMeanVariance("Features").Append(ml.Regression.Trainers.Sdca(maximumNumberOfIterations: 20)).Fit(data);
-        var report = AttributionReport.Generate(model, data, "Label", new AttributionReportOptions { TopK = 2, MaxRows = 50, Samples = 30 });
+        var report = AttributionReport.Generate(model, data, "Label", new AttributionReportOptions { TopK = 2, MaxRows = 50, Method = "kernel-shap", MethodOptions = new KernelShapOptions { Samples = 30 } });
         Assert.AreEqual("Kernel SHAP", report.Method);
         ReportChecks.AssertSelfContained(report.Html);
         Assert.HasCount(13, ReportChecks.ImportanceFeatures(ReportChecks.Parse(report.Html)));
@@ -138,7 +139,7 @@ public sealed class AttributionReportTests
             AttributionReport.Generate(ReportChecks.WineMlpPath, rows, null, new AttributionReportOptions { FeatureNames = ["a", "b"] }));
         StringAssert.Contains(e.Message, "2 feature names for 13 features");
         Assert.ThrowsExactly<NotSupportedException>(() =>
-            AttributionReport.Generate(ReportChecks.WineMlpPath, rows, null, new AttributionReportOptions { Method = ReportMethod.TreeShap }));
+            AttributionReport.Generate(ReportChecks.WineMlpPath, rows, null, new AttributionReportOptions { Method = "tree-shap" }));
     }
 
     [TestMethod]

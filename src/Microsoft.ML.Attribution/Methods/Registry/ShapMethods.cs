@@ -1,0 +1,161 @@
+using System.Runtime.CompilerServices;
+using Microsoft.ML.Attribution.Tabular;
+using Microsoft.ML.Attribution.Tensors;
+
+namespace Microsoft.ML.Attribution.Methods;
+
+/// <summary>
+/// The exact SHAP methods (trees, linear models) in the registry's call shape: values per feature group
+/// (<see cref="MethodInputs.FeatureMask"/>, one mask row [F] of group ids, or one per row), the expected output per row as
+/// <see cref="AttributionResult.BaseValues"/>, and the explained output per row.
+/// </summary>
+internal static class TreeShapRun
+{
+    // TreeShap precomputes per (model, background); the same model explained block after block reuses it.
+    private static readonly ConditionalWeakTable<TreeEnsemble, Dictionary<(NdArray<float>?, TreeShapAlgorithm), TreeShap>> Explainers = new();
+
+    public static TreeShap For(TreeEnsemble trees, NdArray<float>? background, TreeShapAlgorithm algorithm, int features)
+    {
+        var perModel = Explainers.GetOrCreateValue(trees);
+        lock (perModel)
+        {
+            if (!perModel.TryGetValue((background, algorithm), out var explainer))
+            {
+                // Path-dependent TreeSHAP weighs each split by the share of data that went each way; ML.NET keeps no node
+                // counts, so with no background every split is weighed evenly (one all-zero row would not reach every node).
+                perModel[(background, algorithm)] = explainer = new TreeShap(trees, background ?? new NdArray<float>(1, features), algorithm);
+            }
+            return explainer;
+        }
+    }
+
+    public static AttributionResult Explain(TreeEnsemble trees, NdArray<float> rows, NdArray<float>? background, TreeShapAlgorithm algorithm,
+        NdArray<long>? featureMask, Target? target)
+    {
+        if (rows.Rank != 2) rows = rows.Reshape(rows.Rows, rows.RowSize);
+        var explainer = For(trees, background, algorithm, rows.RowSize);
+        var result = explainer.Explain(rows);
+        int n = rows.Rows, k = trees.OutputCount, f = rows.RowSize;
+        var targets = target?.Explicit(n) ?? Enumerable.Range(0, n).Select(r => k == 1 ? 0 : ArgMax(trees.Evaluate(rows.Row(r)))).ToArray();
+        var values = new NdArray<float>(n, f);
+        var baseValues = new float[n];
+        for (int r = 0; r < n; r++)
+        {
+            if (targets[r] < 0 || targets[r] >= k) throw new ArgumentOutOfRangeException(nameof(target), $"Row {r}: target {targets[r]} is not an output of the model (0..{k - 1}).");
+            result.Values.Data.AsSpan((r * k + targets[r]) * f, f).CopyTo(values.Row(r));
+            baseValues[r] = (float)result.ExpectedValues[targets[r]];
+        }
+        return new AttributionResult(Groups.SpreadSums(values, featureMask), targets, BaseValues: baseValues);
+    }
+
+    private static int ArgMax(double[] values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
+        return best;
+    }
+}
+
+/// <summary>Feature groups given as a mask of group ids per slot (Captum's feature_mask).</summary>
+internal static class Groups
+{
+    /// <summary>
+    /// Per-slot values [n, F] → each slot holds its group's total (Captum's shape for masked attributions). Exact for
+    /// additive explanations: linear SHAP, and TreeSHAP's efficiency (the groups still add up to the output).
+    /// </summary>
+    public static NdArray<float> SpreadSums(NdArray<float> values, NdArray<long>? mask)
+    {
+        if (mask is null) return values;
+        int n = values.Rows, f = values.RowSize;
+        if (mask.Length != f && mask.Length != (long)n * f)
+            throw new ArgumentException($"The feature mask has {mask.Length} entries; it must have one per slot ({f}) or one per slot of every row ({n * f}).");
+        if (mask.Data.Any(g => g < 0)) throw new ArgumentException("Feature-mask group ids must be non-negative.");
+        var spread = new NdArray<float>(n, f);
+        var totals = new Dictionary<long, double>();
+        for (int r = 0; r < n; r++)
+        {
+            var ids = mask.Data.AsSpan(mask.Length == f ? 0 : r * f, f);
+            var row = values.Row(r);
+            totals.Clear();
+            for (int j = 0; j < f; j++) totals[ids[j]] = totals.GetValueOrDefault(ids[j]) + row[j];
+            var target = spread.Row(r);
+            for (int j = 0; j < f; j++) target[j] = (float)totals[ids[j]];
+        }
+        return spread;
+    }
+}
+
+/// <summary>A linear model's weights: output k = Σ_j W[k, j]·x_j + Bias[k] (ML.NET SDCA, L-BFGS, OLS, … before any calibrator).</summary>
+public sealed class LinearModel
+{
+    /// <summary>Creates a linear model from weights [outputs, F] and biases [outputs].</summary>
+    public LinearModel(float[][] weights, float[] bias)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(bias);
+        if (weights.Length == 0 || weights.Length != bias.Length) throw new ArgumentException($"{weights.Length} weight rows for {bias.Length} biases.");
+        if (weights.Any(w => w.Length != weights[0].Length)) throw new ArgumentException("Every output needs the same number of weights.");
+        Weights = weights;
+        Bias = bias;
+    }
+
+    /// <summary>Weights per output.</summary>
+    public IReadOnlyList<float[]> Weights { get; }
+
+    /// <summary>Bias per output.</summary>
+    public IReadOnlyList<float> Bias { get; }
+
+    /// <summary>Number of features.</summary>
+    public int FeatureCount => Weights[0].Length;
+
+    /// <summary>
+    /// Exact SHAP values with independent features: φ_j = w_j·(x_j − E[x_j]) over the background, base value
+    /// w·E[x] + b; summed over each feature group (exact: the game is additive).
+    /// </summary>
+    public AttributionResult Explain(NdArray<float> rows, NdArray<float> background, NdArray<long>? featureMask, Target? target)
+    {
+        int n = rows.Rows, f = rows.RowSize;
+        if (f != FeatureCount) throw new ArgumentException($"Rows have {f} features; the linear model has {FeatureCount} weights.");
+        if (background.RowSize != f) throw new ArgumentException($"Background rows have {background.RowSize} features; the linear model has {f}.");
+        var mean = new double[f];
+        for (int b = 0; b < background.Rows; b++)
+        {
+            var row = background.Row(b);
+            for (int j = 0; j < f; j++) mean[j] += row[j];
+        }
+        for (int j = 0; j < f; j++) mean[j] /= Math.Max(1, background.Rows);
+        var targets = target?.Explicit(n) ?? Enumerable.Range(0, n).Select(r => ArgMax(rows.Row(r))).ToArray();
+        var values = new NdArray<float>(n, f);
+        var baseValues = new float[n];
+        for (int r = 0; r < n; r++)
+        {
+            int k = targets[r];
+            if (k < 0 || k >= Weights.Count) throw new ArgumentOutOfRangeException(nameof(target), $"Row {r}: target {k} is not an output of the model (0..{Weights.Count - 1}).");
+            var w = Weights[k];
+            var x = rows.Row(r);
+            var phi = values.Row(r);
+            double expected = Bias[k];
+            for (int j = 0; j < f; j++)
+            {
+                phi[j] = (float)(w[j] * (x[j] - mean[j]));
+                expected += w[j] * mean[j];
+            }
+            baseValues[r] = (float)expected;
+        }
+        return new AttributionResult(Groups.SpreadSums(values, featureMask), targets, BaseValues: baseValues);
+    }
+
+    private int ArgMax(ReadOnlySpan<float> x)
+    {
+        if (Weights.Count == 1) return 0;
+        int best = 0;
+        double bestScore = double.NegativeInfinity;
+        for (int k = 0; k < Weights.Count; k++)
+        {
+            double s = Bias[k];
+            for (int j = 0; j < x.Length; j++) s += Weights[k][j] * x[j];
+            if (s > bestScore) (best, bestScore) = (k, s);
+        }
+        return best;
+    }
+}
