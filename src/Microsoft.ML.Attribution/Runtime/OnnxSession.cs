@@ -46,8 +46,9 @@ internal readonly record struct NamedInput(string Name, Array Data, int[] Shape)
 internal readonly record struct NamedOutput(string Name, Memory<float> Memory, int[] Shape);
 
 /// <summary>
-/// One ONNX Runtime inference session over model bytes, created with the provider the options ask for (CUDA only when
-/// the loaded ONNX Runtime build has it, else CPU with one log line). Sessions are cached per (model bytes, options),
+/// One ONNX Runtime inference session over model bytes, created with the provider the options ask for (CUDA when
+/// <see cref="RuntimeOptions.GpuDeviceId"/> is set and CUDA can be used; else the CPU with one log line, or an error
+/// when <see cref="RuntimeOptions.FallbackToCpu"/> is off). Sessions are cached per (model bytes, options),
 /// up to <see cref="MaxCachedSessions"/> (least recently used dropped first).
 /// </summary>
 internal sealed class OnnxSession
@@ -137,30 +138,7 @@ internal sealed class OnnxSession
         }
         if (options.IntraOpThreads > 0) sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
         if (options.InterOpThreads > 0) sessionOptions.InterOpNumThreads = options.InterOpThreads;
-        var device = ExecutionDevice.Cpu;
-        if (options.Device == ExecutionDevice.Cuda)
-        {
-            var available = AvailableProviders();
-            if (!available.Contains(CudaProvider))
-            {
-                LogOnce(options.Log, $"CUDA was requested but this ONNX Runtime build offers only {string.Join(", ", available)}; " +
-                    "running on the CPU. Reference Microsoft.ML.OnnxRuntime.Gpu to use the GPU.");
-            }
-            else
-            {
-                try
-                {
-                    using var cuda = new OrtCUDAProviderOptions();
-                    cuda.UpdateOptions(CudaProviderSettings(options));
-                    sessionOptions.AppendExecutionProvider_CUDA(cuda);
-                    device = ExecutionDevice.Cuda;
-                }
-                catch (Exception e) when (e is EntryPointNotFoundException or OnnxRuntimeException or DllNotFoundException)
-                {
-                    LogOnce(options.Log, $"CUDA device {options.CudaDeviceId} could not be used ({e.Message}); running on the CPU.");
-                }
-            }
-        }
+        var device = AppendProvider(sessionOptions, options);
         try
         {
             return new OnnxSession(new InferenceSession(model, sessionOptions), device, options);
@@ -169,6 +147,59 @@ internal sealed class OnnxSession
         {
             throw new InvalidOperationException($"ONNX Runtime could not load the model: {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// Adds the CUDA execution provider when <see cref="RuntimeOptions.GpuDeviceId"/> asks for it, and returns the device
+    /// the session will run on. Exactly two failures mean "CUDA cannot be used here" and honour
+    /// <see cref="RuntimeOptions.FallbackToCpu"/>: the CPU build of ONNX Runtime (no CUDA entry point) and the GPU build
+    /// on a machine without the CUDA 13 / cuDNN 9 libraries. Anything else is a real error and propagates.
+    /// </summary>
+    internal static ExecutionDevice AppendProvider(SessionOptions sessionOptions, RuntimeOptions options)
+    {
+        if (options.GpuDeviceId is not int deviceId) return ExecutionDevice.Cpu;
+        string? missing = null;
+        Exception? cause = null;
+        var available = AvailableProviders();
+        if (!available.Contains(CudaProvider))
+        {
+            missing = $"this ONNX Runtime build offers only {string.Join(", ", available)}: reference the " +
+                "Microsoft.ML.Attribution.Gpu package (Microsoft.ML.OnnxRuntime.Gpu) instead of Microsoft.ML.OnnxRuntime";
+        }
+        else
+        {
+            try
+            {
+                using var cuda = new OrtCUDAProviderOptions();
+                cuda.UpdateOptions(CudaProviderSettings(options));
+                sessionOptions.AppendExecutionProvider_CUDA(cuda);
+                LogOnce(options.Log, $"CUDA was requested: running on CUDA device {deviceId} ({CudaProvider}).");
+                return ExecutionDevice.Cuda;
+            }
+            catch (EntryPointNotFoundException e)
+            {
+                // A CPU build that still lists CUDA (or a mixed install): the native library has no CUDA entry point.
+                missing = "the loaded ONNX Runtime library has no CUDA entry point (a CPU build): reference the " +
+                    "Microsoft.ML.Attribution.Gpu package (Microsoft.ML.OnnxRuntime.Gpu) instead of Microsoft.ML.OnnxRuntime";
+                cause = e;
+            }
+            // The GPU build without CUDA 13 / cuDNN 9: OrtCUDAProviderOptions loads the provider library and reports
+            // "Failed to load library …providers_cuda.so with error: libcublasLt.so.13: cannot open shared object file";
+            // AppendExecutionProvider_CUDA(int) reports "Failed to load shared library".
+            catch (OnnxRuntimeException e) when (e.Message.Contains("Failed to load library", StringComparison.Ordinal) ||
+                e.Message.Contains("Failed to load shared library", StringComparison.Ordinal))
+            {
+                missing = "ONNX Runtime's CUDA provider could not load its libraries: Microsoft.ML.OnnxRuntime.Gpu 1.32.0 needs " +
+                    "CUDA 13 (libcudart.so.13, libcublasLt.so.13) and cuDNN 9 on the library path, and an NVIDIA driver " +
+                    $"({e.Message.Trim()})";
+                cause = e;
+            }
+        }
+        if (!options.FallbackToCpu)
+            throw new InvalidOperationException($"CUDA device {deviceId} was requested but cannot be used: {missing}. " +
+                "Set RuntimeOptions.FallbackToCpu to run on the CPU instead.", cause);
+        LogOnce(options.Log, $"CUDA was requested (device {deviceId}) but cannot be used: {missing}; running on the CPU.");
+        return ExecutionDevice.Cpu;
     }
 
     /// <summary>Ends profiling of every cached session made with <paramref name="options"/>; returns the profile files.</summary>

@@ -6,18 +6,78 @@ public enum ExecutionDevice
     /// <summary>The CPU execution provider (always available).</summary>
     Cpu,
 
-    /// <summary>The CUDA execution provider, when the referenced ONNX Runtime build has it; otherwise the CPU, with one log line.</summary>
+    /// <summary>The CUDA execution provider (needs the Microsoft.ML.Attribution.Gpu package, CUDA 13 and cuDNN 9).</summary>
     Cuda,
 }
 
 /// <summary>ONNX Runtime settings for attribution sessions.</summary>
 public sealed record RuntimeOptions
 {
-    /// <summary>The device asked for. Default: CPU.</summary>
-    public ExecutionDevice Device { get; init; } = ExecutionDevice.Cpu;
+    // Device/CudaDeviceId (the first API) and GpuDeviceId/FallbackToCpu (ML.NET's names) are two views of one choice;
+    // the backing fields keep them consistent whatever order an object initializer sets them in.
+    private int? _gpuDeviceId;
+    private bool _gpuDeviceIdSet;
+    private bool _fallbackToCpu;
+    private bool _fallbackToCpuSet;
+    private bool _deviceIsCuda;
+    private int _cudaDeviceId;
 
-    /// <summary>CUDA device ordinal when <see cref="Device"/> is CUDA.</summary>
-    public int CudaDeviceId { get; init; }
+    /// <summary>
+    /// The CUDA device to run on, as ML.NET's <c>MLContext.GpuDeviceId</c> and <c>OnnxOptions.GpuDeviceId</c>:
+    /// <see langword="null"/> (the default) runs on the CPU. Needs the Microsoft.ML.Attribution.Gpu package
+    /// (Microsoft.ML.OnnxRuntime.Gpu 1.32.0) and CUDA 13 with cuDNN 9 on the machine; see <see cref="FallbackToCpu"/>.
+    /// </summary>
+    public int? GpuDeviceId
+    {
+        get => _gpuDeviceIdSet ? _gpuDeviceId : _deviceIsCuda ? _cudaDeviceId : null;
+        init
+        {
+            _gpuDeviceId = value;
+            _gpuDeviceIdSet = true;
+        }
+    }
+
+    /// <summary>
+    /// What happens when <see cref="GpuDeviceId"/> is set but CUDA cannot be used (CPU build of ONNX Runtime, or CUDA
+    /// 13 / cuDNN 9 libraries missing): <see langword="true"/> runs on the CPU and logs why through <see cref="Log"/>;
+    /// <see langword="false"/> (the default, as in ML.NET) throws an <see cref="InvalidOperationException"/> naming
+    /// what is missing. <c>Device = ExecutionDevice.Cuda</c> implies <see langword="true"/> unless set here.
+    /// </summary>
+    public bool FallbackToCpu
+    {
+        get => _fallbackToCpuSet ? _fallbackToCpu : _deviceIsCuda;
+        init
+        {
+            _fallbackToCpu = value;
+            _fallbackToCpuSet = true;
+        }
+    }
+
+    /// <summary>
+    /// The device asked for. Default: CPU. <see cref="ExecutionDevice.Cuda"/> is shorthand for
+    /// <see cref="GpuDeviceId"/> = <see cref="CudaDeviceId"/> with <see cref="FallbackToCpu"/> = <see langword="true"/>
+    /// (run on the CPU, with one log line, where CUDA cannot be used).
+    /// </summary>
+    public ExecutionDevice Device
+    {
+        get => GpuDeviceId is null ? ExecutionDevice.Cpu : ExecutionDevice.Cuda;
+        init
+        {
+            _deviceIsCuda = value == ExecutionDevice.Cuda;
+            if (value == ExecutionDevice.Cpu)
+            {
+                _gpuDeviceId = null;
+                _gpuDeviceIdSet = true;
+            }
+        }
+    }
+
+    /// <summary>CUDA device ordinal when <see cref="Device"/> is CUDA (the same number as <see cref="GpuDeviceId"/>).</summary>
+    public int CudaDeviceId
+    {
+        get => GpuDeviceId ?? _cudaDeviceId;
+        init => _cudaDeviceId = value;
+    }
 
     /// <summary>
     /// Let CUDA run float32 matrix products and convolutions in TF32 on Ampere and newer GPUs: faster, but with about
@@ -32,7 +92,8 @@ public sealed record RuntimeOptions
     public int InterOpThreads { get; init; }
 
     /// <summary>
-    /// Receives informational messages such as the CUDA → CPU fallback. <see cref="MLContextLog.For"/> routes them
+    /// Receives informational messages: which execution provider a session runs on when a GPU was asked for, and why
+    /// it fell back to the CPU. <see cref="MLContextLog.For"/> routes them
     /// into an <c>MLContext</c>'s log.
     /// </summary>
     public Action<string>? Log { get; init; }
@@ -53,17 +114,20 @@ public sealed record RuntimeOptions
     /// <summary>CPU, ONNX Runtime's default threading.</summary>
     public static RuntimeOptions Default { get; } = new();
 
-    /// <summary>Parses <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
+    /// <summary>
+    /// Parses <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c> (the command line's <c>--device</c>); CUDA falls back to the CPU
+    /// with a log line where it cannot be used.
+    /// </summary>
     /// <exception cref="ArgumentException">Any other text.</exception>
     public static RuntimeOptions ForDevice(string device)
     {
         ArgumentNullException.ThrowIfNull(device);
         var text = device.Trim().ToLowerInvariant();
         if (text == "cpu") return new RuntimeOptions();
-        if (text == "cuda") return new RuntimeOptions { Device = ExecutionDevice.Cuda };
+        if (text == "cuda") return new RuntimeOptions { GpuDeviceId = 0, FallbackToCpu = true };
         if (text.StartsWith("cuda:", StringComparison.Ordinal) &&
             int.TryParse(text.AsSpan(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int id))
-            return new RuntimeOptions { Device = ExecutionDevice.Cuda, CudaDeviceId = id };
+            return new RuntimeOptions { GpuDeviceId = id, FallbackToCpu = true };
         throw new ArgumentException($"Device '{device}' is not one of cpu, cuda, cuda:N.", nameof(device));
     }
 }
