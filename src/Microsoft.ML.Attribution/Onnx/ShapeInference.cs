@@ -95,7 +95,8 @@ internal static partial class ShapeInference
                     or "Reciprocal" or "Erf" or "Softmax" or "LogSoftmax" or "LeakyRelu" or "Elu" or "Clip"
                     or "HardSigmoid" or "Softplus" or "Softsign" or "Sin" or "Cos" or "Floor" or "Ceil" or "Round"
                     or "Not" or "BatchNormalization" or "LayerNormalization" or "Gelu" or "Selu" or "PRelu"
-                    or "HardSwish" or "InstanceNormalization" or "LRN" or "Sign" or "Celu" or "ThresholdedRelu":
+                    or "HardSwish" or "InstanceNormalization" or "LRN" or "Sign" or "Celu" or "ThresholdedRelu"
+                    or "Mish" or "GroupNormalization":
                     Set(node, 0, x.ElemType, x.Shape);
                     if (node.OpType == "Identity" && Value(node, 0) is { } idv) SetValue(node, idv);
                     break;
