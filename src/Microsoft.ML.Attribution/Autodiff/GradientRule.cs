@@ -64,7 +64,11 @@ internal sealed class GradientRuleSet
             .AddAll(Rules.ConvolutionRules.All)
             .AddAll(Rules.PoolingRules.All)
             .AddAll(Rules.BatchNormRules.All)
-            .AddAll(Rules.ResizeRules.All));
+            .AddAll(Rules.ResizeRules.All)
+            .AddAll(Rules.GatedActivationRules.All)
+            .AddAll(Rules.IndexingRules.All)
+            .AddAll(Rules.GroupNormRules.All)
+            .AddAll(Rules.EinsumRules.All));
 
     /// <summary>
     /// Ops whose outputs never carry gradient (shape arithmetic, comparisons, index producers): tensors they make are

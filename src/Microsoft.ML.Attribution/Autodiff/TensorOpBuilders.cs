@@ -106,6 +106,24 @@ internal static class TensorOpBuilders
         return c.Emit("Reshape", [scattered, shape]);
     }
 
+    /// <summary>
+    /// Adds each element of <paramref name="gradient"/> into zeros shaped like forward tensor <paramref name="like"/> at
+    /// the flat position given by <paramref name="positions"/> (same shape); repeated positions add up. From opset 16 a
+    /// ScatterElements with reduction "add"; before, a [M, N] one-hot of the positions multiplied with dY (memory M·N,
+    /// fine for the index tables — relative position biases, embeddings — that need it), which needs no static dims.
+    /// </summary>
+    public static string ScatterAddToPositions(this GradientContext c, string gradient, string positions, string like)
+    {
+        if (c.Opset >= 16) return c.ScatterToPositions(gradient, positions, like, accumulate: true);
+        int type = c.ElemTypeOf(like);
+        var flatPositions = c.Emit("Reshape", [positions, c.Int64s(-1, 1)]);
+        var count = c.Emit("Size", [like]);
+        var columns = c.Emit("Range", [ScalarInt64(c, 0), count, ScalarInt64(c, 1)]);
+        var oneHot = c.Mask(c.Emit("Equal", [flatPositions, columns]), type);
+        var row = c.Emit("Reshape", [gradient, c.Int64s(1, -1)]);
+        return c.ReshapeLike(c.Emit("MatMul", [row, oneHot]), like);
+    }
+
     /// <summary>Product of static dims, or null when one is not known.</summary>
     public static long? StaticProduct(IEnumerable<Dim> dims)
     {

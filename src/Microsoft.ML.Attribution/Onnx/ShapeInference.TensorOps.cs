@@ -32,6 +32,36 @@ internal static partial class ShapeInference
                 case "GatherElements":
                     Set(node, 0, x.ElemType, In(node, 1).Shape);
                     return true;
+                case "TopK":
+                    {
+                        var k = KnownValue(node, 1);
+                        Dim[]? shape = null;
+                        if (x.Shape is not null)
+                        {
+                            shape = (Dim[])x.Shape.Clone();
+                            long axisAttr = Int(node, "axis", -1);
+                            shape[(int)(axisAttr < 0 ? axisAttr + shape.Length : axisAttr)] = k is [var kv] ? Dim.Known(kv) : Dim.Unknown;
+                        }
+                        Set(node, 0, x.ElemType, shape);
+                        Set(node, 1, OnnxDataType.Int64, shape);
+                        return true;
+                    }
+                case "GatherND":
+                    {
+                        // indices [..., m] with b batch dims: output = indices[:-1] + data[b + m:].
+                        var indices = In(node, 1).Shape;
+                        Dim[]? shape = null;
+                        if (x.Shape is not null && indices is { Length: > 0 } && indices[^1].Value is { } m)
+                        {
+                            int b = (int)Int(node, "batch_dims", 0);
+                            shape = [.. indices[..^1], .. x.Shape[(b + (int)m)..]];
+                        }
+                        Set(node, 0, x.ElemType, shape);
+                        return true;
+                    }
+                case "Einsum":
+                    Set(node, 0, x.ElemType, EinsumShape(node));
+                    return true;
                 case "Range":
                     {
                         var (start, limit, delta) = (KnownValue(node, 0), KnownValue(node, 1), KnownValue(node, 2));
@@ -44,6 +74,26 @@ internal static partial class ShapeInference
                 default:
                     return false;
             }
+        }
+
+        // Explicit-output equations without ellipsis: each output letter takes the dim of the first operand that has it.
+        private Dim[]? EinsumShape(NodeProto node)
+        {
+            string equation = (String(node, "equation") ?? "").Replace(" ", "", StringComparison.Ordinal);
+            int arrow = equation.IndexOf("->", StringComparison.Ordinal);
+            if (arrow < 0 || equation.Contains("...", StringComparison.Ordinal)) return null;
+            var operands = equation[..arrow].Split(',');
+            var dims = new Dictionary<char, Dim>();
+            for (int i = 0; i < operands.Length; i++)
+            {
+                if (In(node, i).Shape is not { } shape || shape.Length != operands[i].Length) return null;
+                for (int k = 0; k < shape.Length; k++)
+                {
+                    if (!dims.TryGetValue(operands[i][k], out var d) || (!d.IsKnown && shape[k].IsKnown)) dims[operands[i][k]] = shape[k];
+                }
+            }
+            var output = equation[(arrow + 2)..];
+            return output.All(dims.ContainsKey) ? output.Select(ch => dims[ch]).ToArray() : null;
         }
 
         // Sizes from the 'split' attribute (before opset 13) or input (from 13); otherwise equal parts, the last one

@@ -95,7 +95,8 @@ internal static partial class ShapeInference
                     or "Reciprocal" or "Erf" or "Softmax" or "LogSoftmax" or "LeakyRelu" or "Elu" or "Clip"
                     or "HardSigmoid" or "Softplus" or "Softsign" or "Sin" or "Cos" or "Floor" or "Ceil" or "Round"
                     or "Not" or "BatchNormalization" or "LayerNormalization" or "Gelu" or "Selu" or "PRelu"
-                    or "HardSwish" or "InstanceNormalization" or "LRN" or "Sign" or "Celu" or "ThresholdedRelu":
+                    or "HardSwish" or "InstanceNormalization" or "LRN" or "Sign" or "Celu" or "ThresholdedRelu"
+                    or "Mish" or "GroupNormalization":
                     Set(node, 0, x.ElemType, x.Shape);
                     if (node.OpType == "Identity" && Value(node, 0) is { } idv) SetValue(node, idv);
                     break;
@@ -116,9 +117,11 @@ internal static partial class ShapeInference
                     }
                 case "Equal" or "Greater" or "Less" or "GreaterOrEqual" or "LessOrEqual" or "And" or "Or" or "Xor":
                     Set(node, 0, OnnxDataType.Bool, Broadcast(x.Shape, In(node, 1).Shape));
+                    if (node.OpType == "Equal") EqualValue(node);
                     break;
                 case "Where":
                     Set(node, 0, In(node, 1).ElemType, Broadcast(Broadcast(x.Shape, In(node, 1).Shape), In(node, 2).Shape));
+                    WhereValue(node);
                     break;
                 case "MatMul":
                     Set(node, 0, x.ElemType, MatMulShape(x.Shape, In(node, 1).Shape));
@@ -246,6 +249,12 @@ internal static partial class ShapeInference
                     {
                         var valueType = Attribute(node, "value")?.T?.DataType ?? OnnxDataType.Float;
                         Set(node, 0, valueType, Value(node, 0));
+                        // Exporters build shape vectors from ConstantOfShape (torch's expand(-1, …) pattern).
+                        if (KnownValue(node, 0) is [var count and <= MaxTrackedValues] && Attribute(node, "value")?.T is { } fill
+                            && ReadInt64(fill) is [var filler])
+                        {
+                            SetValue(node, Enumerable.Repeat(Dim.Known(filler), (int)count).ToArray());
+                        }
                         break;
                     }
                 case "Expand":
@@ -279,6 +288,36 @@ internal static partial class ShapeInference
                     if (!VisitSpatial(node, x)) VisitTensorOps(node, x);
                     break;
             }
+        }
+
+        // Equal over shape values, 1 for true: a symbolic dim never equals a negative constant (torch's expand(-1)
+        // pattern compares a shape with −1), and equals itself.
+        private void EqualValue(NodeProto node)
+        {
+            if (Value(node, 0) is not { } a || Value(node, 1) is not { } b) return;
+            if (a.Length != b.Length && a.Length != 1 && b.Length != 1) return;
+            var result = new Dim[Math.Max(a.Length, b.Length)];
+            for (int i = 0; i < result.Length; i++)
+            {
+                var l = a[a.Length == 1 ? 0 : i];
+                var r = b[b.Length == 1 ? 0 : i];
+                bool? equal = l.SameAs(r) ? true
+                    : l.IsKnown && r.IsKnown ? false
+                    : (l.Symbol is not null && r.Value < 0) || (r.Symbol is not null && l.Value < 0) ? false
+                    : null;
+                if (equal is null) return;
+                result[i] = Dim.Known(equal.Value ? 1 : 0);
+            }
+            SetValue(node, result);
+        }
+
+        private void WhereValue(NodeProto node)
+        {
+            if (KnownValue(node, 0) is not { } condition || Value(node, 1) is not { } a || Value(node, 2) is not { } b) return;
+            int n = new[] { condition.Length, a.Length, b.Length }.Max();
+            if (new[] { condition.Length, a.Length, b.Length }.Any(l => l != 1 && l != n)) return;
+            SetValue(node, Enumerable.Range(0, n).Select(i =>
+                condition[condition.Length == 1 ? 0 : i] != 0 ? a[a.Length == 1 ? 0 : i] : b[b.Length == 1 ? 0 : i]).ToArray());
         }
 
         private void Arithmetic(NodeProto node)

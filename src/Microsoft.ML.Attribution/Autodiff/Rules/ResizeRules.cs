@@ -31,19 +31,23 @@ internal static class ResizeRules
     private static string?[] Pad(GradientContext c, NodeProto n, string?[] g)
     {
         string mode = String(n, "mode") ?? "constant";
-        if (mode != "constant")
-            throw new InvalidOperationException($"{SpatialGradientHelpers.Label(n)}: Pad mode '{mode}' has no gradient rule (only 'constant').");
         string x = n.Input[0];
         int rank = c.ShapeOf(x).Length;
         long[] pads;
         long[] axes = Enumerable.Range(0, rank).Select(i => (long)i).ToArray();
-        if (c.Opset < 11) pads = Ints(n, "pads") ?? new long[2 * rank];
+        if (c.Opset < 11)
+        {
+            if (mode != "constant")
+                throw new InvalidOperationException($"{SpatialGradientHelpers.Label(n)}: Pad mode '{mode}' has a gradient rule only from opset 11.");
+            pads = Ints(n, "pads") ?? new long[2 * rank];
+        }
         else
         {
-            pads = ConstantInts(c, n, 1) ?? throw new InvalidOperationException($"{SpatialGradientHelpers.Label(n)}: the pads input must be a constant.");
-            if (n.Input.Count > 3 && n.Input[3].Length > 0)
-                axes = (ConstantInts(c, n, 3) ?? throw new InvalidOperationException($"{SpatialGradientHelpers.Label(n)}: the axes input must be a constant."))
-                    .Select(a => a < 0 ? a + rank : a).ToArray();
+            bool hasAxes = n.Input.Count > 3 && n.Input[3].Length > 0;
+            long[]? constantPads = ConstantInts(c, n, 1), constantAxes = hasAxes ? ConstantInts(c, n, 3) : null;
+            if (mode != "constant" || constantPads is null || (hasAxes && constantAxes is null)) return [PadByPositions(c, n, g[0]!, mode)];
+            pads = constantPads;
+            if (constantAxes is not null) axes = constantAxes.Select(a => a < 0 ? a + rank : a).ToArray();
         }
         int k = axes.Length;
         var starts = new List<long>();
@@ -64,6 +68,27 @@ internal static class ResizeRules
         }
         string dx = sliceAxes.Count == 0 ? g[0]! : c.Slice(g[0]!, starts.ToArray(), ends.ToArray(), sliceAxes.ToArray());
         return [c.PadConstant(dx, regrow, 0.0, c.ElemTypeOf(x))];
+    }
+
+    // Pads computed at run time (Swin pads windows to a multiple of their size), or reflect/edge modes: pad the input's
+    // flat positions the same way (−1 in constant padding), then add dY back at the positions each output came from;
+    // reflect and edge copy an element several times, and those contributions add up.
+    private static string PadByPositions(GradientContext c, NodeProto n, string dy, string mode)
+    {
+        string x = n.Input[0];
+        var inputs = n.Input.ToArray();
+        inputs[0] = c.PositionsLike(x);
+        if (mode == "constant")
+        {
+            if (inputs.Length < 3) Array.Resize(ref inputs, 3);
+            inputs[2] = c.Emit("Constant", [], TensorAttr("value", FromInt64("", [-1])));
+        }
+        var taken = c.Emit("Pad", inputs, n.Attribute.ToArray());
+        if (mode != "constant") return c.ScatterAddToPositions(dy, taken, x);
+        var inside = c.Emit("GreaterOrEqual", [taken, c.Int64s(0)]);
+        var positions = c.Emit("Where", [inside, taken, c.Int64s(0)]);
+        var kept = c.Emit("Where", [inside, dy, c.Scalar(0, c.ElemTypeOf(x))]);
+        return c.ScatterAddToPositions(kept, positions, x);
     }
 
     private static long[]? ConstantInts(GradientContext c, NodeProto n, int slot)

@@ -147,9 +147,10 @@ internal static class TensorRules
         // dY is viewed as [before, K, after]; one of the first two may be left to Reshape's −1.
         if ((before is null && count is null) || after is null || dataShape[axis].Value is not { } depth)
         {
-            throw new InvalidOperationException(
-                $"The gradient of Gather into '{data}' (shape {new TensorType(type, dataShape).ShapeText}) needs static dims " +
-                "after the gathered axis, and before it or in the indices, below opset 16; use opset 16 or later (ScatterND with reduction).");
+            // Run-time dims (Swin's relative position table gathered with computed shapes): gather the table's flat
+            // positions with the same indices and add dY back there through a one-hot product, which needs no dims.
+            var taken = c.Emit("Gather", [c.PositionsLike(data), indices], IntAttr("axis", axis));
+            return c.ScatterAddToPositions(dy, taken, data);
         }
         // [K, D] one-hot: row k has a 1 at indices[k] (negative indices count from the end, as Gather's do).
         var flat = c.Emit("Cast", [c.Emit("Reshape", [indices, c.Int64s(-1, 1)])], IntAttr("to", OnnxDataType.Int64));
