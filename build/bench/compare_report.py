@@ -22,6 +22,11 @@ WORKLOADS = [
     ("feature_ablation_mlp", "FeatureAblation, MLP, 1,024 rows × 12 features"),
     ("shapley_sampling_mlp", "ShapleyValueSampling, MLP, 256 rows, 25 samples"),
     ("kernel_shap_mlp", "KernelShap, MLP, 32 rows, 200 samples"),
+    ("ig_resnet_64", "IG 50 steps, ResNet-style CNN, 64 × 3×32×32"),
+    ("occlusion_mnist_64", "Occlusion window 4 stride 2, MNIST-style CNN, 64 images"),
+    ("layer_ig_text_256x64", "LayerIG on the embedding, transformer classifier, 256 × 64 tokens"),
+    ("shapley_sampling_mlp_4000", "ShapleyValueSampling, MLP, 4,000 rows, 25 samples"),
+    ("kernel_shap_mlp_4000", "KernelShap, MLP, 4,000 rows, 200 samples"),
 ]
 dotnet = subprocess.run(["dotnet", "--version"], capture_output=True, text=True).stdout.strip()
 lines = [

@@ -56,13 +56,13 @@ class MnistCnn(nn.Module):
 
 
 class TextClassifier(nn.Module):
-    """Token ids [N,16] (vocab 1000) → 2: embedding + learned positions, one encoder layer, mean pool, Linear."""
+    """Token ids [N, tokens] (vocab 1000) → 2: embedding + learned positions, one encoder layer, mean pool, Linear."""
 
-    def __init__(self):
+    def __init__(self, tokens=16):
         super().__init__()
         torch.manual_seed(3)
         self.embedding = nn.Embedding(1000, 32)
-        self.position = nn.Parameter(torch.randn(16, 32) * 0.1)
+        self.position = nn.Parameter(torch.randn(tokens, 32) * 0.1)
         self.encoder = nn.TransformerEncoderLayer(32, 2, 64, dropout=0.0, batch_first=True)
         self.head = nn.Linear(32, 2)
 
@@ -93,6 +93,17 @@ def inputs():
     }
 
 
+def large_inputs():
+    """The sizes users run (issue 13): drawn from their own generator, so the small inputs above stay as they were."""
+    g = torch.Generator().manual_seed(1313)
+    return {
+        "resnet": torch.rand(64, 3, 32, 32, generator=g),
+        "mnist": torch.rand(64, 1, 28, 28, generator=g),
+        "text64": torch.randint(2, 1000, (256, 64), generator=g),
+        "mlp": torch.randn(4000, 12, generator=g),
+    }
+
+
 MODELS = {"resnet": ResNetish, "mnist": MnistCnn, "text": TextClassifier, "mlp": Mlp12}
 
 
@@ -115,6 +126,15 @@ def export_all():
                       output_names=["output"], dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, opset_version=17,
                       do_constant_folding=True)
     np.save(os.path.join(folder, "input.npy"), data["text"].numpy())
+    large = large_inputs()
+    folder = os.path.join(OUT, "text64")
+    os.makedirs(folder, exist_ok=True)
+    torch.onnx.export(TextClassifier(64).eval(), (large["text64"],), os.path.join(folder, "model.onnx"), input_names=["input"],
+                      output_names=["output"], dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, opset_version=14,
+                      do_constant_folding=True)
+    np.save(os.path.join(folder, "input.npy"), large["text64"].numpy())
+    for name in ("resnet", "mnist", "mlp"):
+        np.save(os.path.join(OUT, name, "input_large.npy"), large[name].numpy())
 
 
 if __name__ == "__main__":

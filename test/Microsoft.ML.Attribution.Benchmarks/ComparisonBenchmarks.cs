@@ -17,9 +17,10 @@ public class ComparisonBenchmarks
     private static string Folder(string name) => Path.Combine(AppContext.BaseDirectory, "BenchModels", name);
 
     private OnnxGradientOracle _resnet = null!, _mnist = null!, _mlp = null!;
-    private OnnxLayerOracle _text = null!, _resnetBlock = null!;
+    private OnnxLayerOracle _text = null!, _text64 = null!, _resnetBlock = null!;
     private NdArray<float> _images = null!, _digits = null!, _rows = null!, _rows256 = null!, _rows32 = null!;
-    private NdArray<long> _ids = null!;
+    private NdArray<float> _images64 = null!, _digits64 = null!, _rows4000 = null!;
+    private NdArray<long> _ids = null!, _ids64 = null!;
 
     /// <summary>The Grad-CAM layer: the last block's BatchNorm output (folded into its Conv by the exporter).</summary>
     internal const string ResNetBlock = "/blocks.1/blocks.1.3/Conv_output_0";
@@ -41,6 +42,11 @@ public class ComparisonBenchmarks
         _rows256 = new NdArray<float>(_rows.Data[..(256 * 12)], 256, 12);
         _rows32 = new NdArray<float>(_rows.Data[..(32 * 12)], 32, 12);
         _ids = Npy.ReadInt64(Path.Combine(Folder("text"), "input.npy"));
+        _text64 = new OnnxLayerOracle(Path.Combine(Folder("text64"), "model.onnx"), "/embedding/Gather_output_0", options: Options);
+        _ids64 = Npy.ReadInt64(Path.Combine(Folder("text64"), "input.npy"));
+        _images64 = Npy.ReadFloat(Path.Combine(Folder("resnet"), "input_large.npy"));
+        _digits64 = Npy.ReadFloat(Path.Combine(Folder("mnist"), "input_large.npy"));
+        _rows4000 = Npy.ReadFloat(Path.Combine(Folder("mlp"), "input_large.npy"));
     }
 
     [Benchmark]
@@ -64,4 +70,22 @@ public class ComparisonBenchmarks
 
     [Benchmark]
     public AttributionResult kernel_shap_mlp() => new KernelShap(_mlp).Attribute(_rows32, target: Target.Class(0), samples: 200, seed: 1);
+
+    // The sizes users run (issue 13): 64 images × 50 steps, 256 sentences × 64 tokens, 4,000 tabular rows.
+
+    [Benchmark]
+    public AttributionResult ig_resnet_64() => new IntegratedGradients(_resnet).Attribute(_images64, target: Target.Class(0), steps: 50);
+
+    [Benchmark]
+    public AttributionResult occlusion_mnist_64() => new Occlusion(_mnist).Attribute(_digits64, [1, 4, 4], [1, 2, 2], target: Target.Class(0));
+
+    [Benchmark]
+    public AttributionResult layer_ig_text_256x64() =>
+        new LayerIntegratedGradients(_text64).Attribute(_ids64, new NdArray<long>(_ids64.Shape), Target.Class(0), steps: 50);
+
+    [Benchmark]
+    public AttributionResult shapley_sampling_mlp_4000() => new ShapleyValueSampling(_mlp).Attribute(_rows4000, target: Target.Class(0), samples: 25, seed: 1);
+
+    [Benchmark]
+    public AttributionResult kernel_shap_mlp_4000() => new KernelShap(_mlp).Attribute(_rows4000, target: Target.Class(0), samples: 200, seed: 1);
 }

@@ -96,6 +96,8 @@ public sealed class MLNetForwardOracle : IForwardOracle
         ArgumentNullException.ThrowIfNull(inputs);
         if (inputs.Rank != 2 || inputs.Shape[1] != FeatureCount)
             throw new ArgumentException($"Input '{InputName}' expects rows shaped [n, {FeatureCount}] (Vector<Single, {FeatureCount}>); got {inputs.ShapeText}.");
+        if (inputs.Rows == 0)
+            throw new ArgumentException($"Input '{InputName}' has 0 rows (shape {inputs.ShapeText}); at least one row is needed.");
     }
 
     /// <inheritdoc />

@@ -115,6 +115,8 @@ public sealed class MLNetRawColumnOracle : IForwardOracle
         int f = _codecs.Length;
         if (inputs.Rank != 2 || inputs.Shape[1] != f)
             throw new ArgumentException($"Input '{InputName}' expects rows shaped [n, {f}] (one slot per column: {string.Join(", ", FeatureNames)}); got {inputs.ShapeText}.");
+        if (inputs.Rows == 0)
+            throw new ArgumentException($"Input '{InputName}' has 0 rows (shape {inputs.ShapeText}); at least one row is needed.");
         for (int i = 0; i < inputs.Length; i++)
             _codecs[i % f].Check(inputs.Data[i], i / f);
     }

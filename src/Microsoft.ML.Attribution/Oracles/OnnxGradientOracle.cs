@@ -125,6 +125,8 @@ public sealed class OnnxGradientOracle : IGradientOracle, IBufferedOracle, Metho
         ArgumentNullException.ThrowIfNull(inputs);
         if (inputs.Rank == 0)
             throw new ArgumentException($"Input '{InputName}' must have a batch axis; got a scalar.");
+        if (inputs.Rows == 0)
+            throw new ArgumentException($"Input '{InputName}' has 0 rows (shape {inputs.ShapeText}); at least one row is needed.");
         if (_rowShape is not null && !inputs.RowShape.SequenceEqual(_rowShape))
             throw new ArgumentException($"Input '{InputName}' expects rows shaped {NdArray<float>.FormatShape(_rowShape)} " +
                 $"(batch {NdArray<float>.FormatShape([-1, .. _rowShape])}); got {inputs.ShapeText}.");

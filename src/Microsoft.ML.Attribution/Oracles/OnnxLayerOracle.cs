@@ -10,7 +10,7 @@ namespace Microsoft.ML.Attribution.Oracles;
 /// An ONNX model seen through one of its intermediate tensors (a "layer"): the layer's activations, the gradient of
 /// the explained output with respect to the layer at given inputs, and the same gradient when the layer's values are
 /// given directly (the graph cut at the layer, so the layer becomes an input). The attributed input may be float32
-/// features or int64 token ids; the layer must be a float32 tensor. Every computation is batched over many rows and
+/// features or int64/int32 token ids; the layer must be a float32 tensor. Every computation is batched over many rows and
 /// steps per ONNX Runtime call, in chunks of a bounded number of items.
 /// </summary>
 public sealed class OnnxLayerOracle
@@ -52,9 +52,11 @@ public sealed class OnnxLayerOracle
         OutputName = outputName ?? model.Outputs[0].Name;
         model.RequireTensor(OutputName);
         var inputType = model.Types[InputName];
-        InputIsTokenIds = inputType.ElemType == OnnxDataType.Int64;
-        if (inputType.ElemType is not (OnnxDataType.Float or OnnxDataType.Int64 or OnnxDataType.Undefined))
-            throw new ArgumentException($"Input '{InputName}' has type {OnnxDataType.Name(inputType.ElemType)}; layer attribution feeds float32 features or int64 token ids.");
+        InputIsTokenIds = inputType.ElemType is OnnxDataType.Int64 or OnnxDataType.Int32;
+        // Token ids arrive as NdArray<long>; an int32 input gets them narrowed (range-checked) when fed.
+        _tokenIdType = inputType.ElemType == OnnxDataType.Int32 ? "int32" : "int64";
+        if (inputType.ElemType is not (OnnxDataType.Float or OnnxDataType.Int64 or OnnxDataType.Int32 or OnnxDataType.Undefined))
+            throw new ArgumentException($"Input '{InputName}' has type {OnnxDataType.Name(inputType.ElemType)}; layer attribution feeds float32 features or int64/int32 token ids.");
         if (inputType.Shape is { Length: > 0 } shape)
         {
             if (shape[0].Value is long fixedRows) MaxRowsPerCall = (int)fixedRows;
@@ -83,8 +85,10 @@ public sealed class OnnxLayerOracle
     /// </summary>
     public string? LayerInputName { get; }
 
-    /// <summary>True when the attributed input holds int64 token ids rather than float32 features.</summary>
+    /// <summary>True when the attributed input holds token ids (int64 or int32) rather than float32 features.</summary>
     public bool InputIsTokenIds { get; }
+
+    private readonly string _tokenIdType;
 
     /// <summary>The most rows one call may carry (a model exported with a fixed batch), or null for no limit.</summary>
     public int? MaxRowsPerCall { get; }
@@ -133,8 +137,10 @@ public sealed class OnnxLayerOracle
     internal void Validate(InputRows inputs)
     {
         if (inputs.IsTokenIds != InputIsTokenIds)
-            throw new ArgumentException($"Input '{InputName}' takes {(InputIsTokenIds ? "int64 token ids (NdArray<long>)" : "float32 features (NdArray<float>)")}; " +
-                $"got {(inputs.IsTokenIds ? "int64" : "float32")} values.");
+            throw new ArgumentException($"Input '{InputName}' takes {(InputIsTokenIds ? $"{_tokenIdType} token ids (NdArray<long>)" : "float32 features (NdArray<float>)")}; " +
+                $"got {(inputs.IsTokenIds ? "token ids" : "float32 values")}.");
+        if (inputs.Rows == 0)
+            throw new ArgumentException($"Input '{InputName}' has 0 rows (shape {NdArray<float>.FormatShape(inputs.Shape)}); at least one row is needed.");
         if (_inputRowShape is not null && !inputs.RowShape.SequenceEqual(_inputRowShape))
             throw new ArgumentException($"Input '{InputName}' expects rows shaped {NdArray<float>.FormatShape(_inputRowShape)}; got {NdArray<float>.FormatShape(inputs.Shape)}.");
         if (inputs.Data is float[] data)

@@ -74,7 +74,11 @@ internal sealed class OnnxSession
         _options = options;
         InputNames = session.InputMetadata.Keys.ToList();
         OutputNames = session.OutputMetadata.Keys.ToList();
+        Feeds = new SessionFeeds(session);
     }
+
+    /// <summary>How feeds are adapted to the model's declared inputs (int32 ids, a fixed batch).</summary>
+    public SessionFeeds Feeds { get; }
 
     public InferenceSession Session { get; }
 
@@ -246,6 +250,12 @@ internal sealed class OnnxSession
     /// <exception cref="InvalidOperationException">ONNX Runtime failed, e.g. an output's real shape differs from the bound one.</exception>
     public void RunInto(IReadOnlyList<NamedInput> inputs, IReadOnlyList<NamedOutput> outputs)
     {
+        inputs = Feeds.Narrow(inputs);
+        if (Feeds.RowsToChunk(inputs) is int rows)
+        {
+            RunIntoFixedBatch(inputs, outputs, rows, Feeds.FixedBatch!.Value);
+            return;
+        }
         foreach (var output in outputs)
         {
             long size = NdArray<float>.ShapeSize(output.Shape);
@@ -330,6 +340,8 @@ internal sealed class OnnxSession
     /// <summary>Runs the model and copies the requested float outputs out (for outputs whose shapes are not known before the run).</summary>
     public NdArray<float>[] Run(IReadOnlyList<NamedInput> inputs, IReadOnlyList<string> outputs)
     {
+        inputs = Feeds.Narrow(inputs);
+        if (Feeds.RowsToChunk(inputs) is int rows) return RunFixedBatch(inputs, outputs, rows, Feeds.FixedBatch!.Value);
         var values = new List<OrtValue>(inputs.Count);
         try
         {
@@ -360,5 +372,52 @@ internal sealed class OnnxSession
         {
             foreach (var v in values) v.Dispose();
         }
+    }
+
+    /// <summary><see cref="RunInto"/> for a model with a fixed batch fed another row count: one run per chunk of its batch.</summary>
+    private void RunIntoFixedBatch(IReadOnlyList<NamedInput> inputs, IReadOnlyList<NamedOutput> outputs, int rows, int batch)
+    {
+        var rowSizes = outputs.Select(o => Feeds.OutputRowSize(o, rows)).ToArray();
+        for (int start = 0; start < rows; start += batch)
+        {
+            int count = Math.Min(batch, rows - start);
+            var feeds = inputs.Select(i => i.Shape.Length == 0 ? i : SessionFeeds.Chunk(i, start, count, batch)).ToList();
+            // Full chunks write straight into the caller's windows; a padded one goes through scratch, its real rows copied out.
+            var bound = outputs.Select((o, k) => new NamedOutput(o.Name,
+                count == batch ? o.Memory.Slice(start * rowSizes[k], batch * rowSizes[k]) : new float[batch * rowSizes[k]],
+                [batch, .. o.Shape[1..]])).ToList();
+            RunInto(feeds, bound);
+            if (count == batch) continue;
+            for (int k = 0; k < outputs.Count; k++)
+                bound[k].Memory[..(count * rowSizes[k])].CopyTo(outputs[k].Memory.Slice(start * rowSizes[k]));
+        }
+    }
+
+    /// <summary><see cref="Run"/> for a model with a fixed batch fed another row count: chunks run, their real rows joined.</summary>
+    private NdArray<float>[] RunFixedBatch(IReadOnlyList<NamedInput> inputs, IReadOnlyList<string> outputs, int rows, int batch)
+    {
+        var parts = new List<NdArray<float>[]>();
+        for (int start = 0; start < rows; start += batch)
+        {
+            int count = Math.Min(batch, rows - start);
+            parts.Add(Run(inputs.Select(i => i.Shape.Length == 0 ? i : SessionFeeds.Chunk(i, start, count, batch)).ToList(), outputs));
+        }
+        var results = new NdArray<float>[outputs.Count];
+        for (int k = 0; k < outputs.Count; k++)
+        {
+            var first = parts[0][k];
+            if (first.Rank == 0 || first.Shape[0] != batch)
+                throw new InvalidOperationException($"Output '{outputs[k]}' has shape {first.ShapeText} for a batch of {batch}; " +
+                    "a model with a fixed batch is run in chunks, so its outputs need the batch axis first.");
+            int rowSize = first.Length / batch;
+            var data = new float[rows * rowSize];
+            for (int c = 0; c < parts.Count; c++)
+            {
+                int count = Math.Min(batch, rows - c * batch);
+                parts[c][k].Data.AsSpan(0, count * rowSize).CopyTo(data.AsSpan(c * batch * rowSize));
+            }
+            results[k] = new NdArray<float>(data, [rows, .. first.Shape[1..]]);
+        }
+        return results;
     }
 }
