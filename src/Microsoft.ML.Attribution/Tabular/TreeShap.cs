@@ -150,10 +150,14 @@ public sealed class TreeShap
         RequireRows(rows);
         int n = rows.Rows, width = OutputCount * PlayerCount;
         var values = new float[(long)n * width];
-        ForBlocks(n, maxThreads, width, (r, scratch, phi) =>
+        ForBlocks(n, maxThreads, width, (first, count, scratch, phi) =>
         {
-            Accumulate(rows.Row(r), phi, scratch);
-            for (int i = 0; i < width; i++) values[(long)r * width + i] = (float)phi[i];
+            if (scratch is PathDependentTables.Scratch tables) _tables!.AddBlock(rows, first, count, phi.AsSpan(0, count * width), PlayerCount, tables);
+            else
+            {
+                for (int r = 0; r < count; r++) Accumulate(rows.Row(first + r), phi.AsSpan(r * width, width), scratch);
+            }
+            for (int i = 0; i < count * width; i++) values[(long)first * width + i] = (float)phi[i];
         });
         return new TreeShapResult(new NdArray<float>(values, n, OutputCount, PlayerCount), (double[])_expected.Clone(), Algorithm, _model.Explained);
     }
@@ -185,59 +189,64 @@ public sealed class TreeShap
         RequireRows(rows);
         int n = rows.Rows, k = OutputCount, p = PlayerCount, square = p * p;
         var values = new float[(long)n * k * square];
-        ForBlocks(n, maxThreads, k * square + k * p, (r, scratch, buffer) =>
+        int rowWidth = k * square + k * p;
+        ForBlocks(n, maxThreads, rowWidth, (first, count, scratch, block) =>
         {
-            var x = rows.Row(r);
-            var matrix = buffer.AsSpan(0, k * square);
-            var main = buffer.AsSpan(k * square, k * p);
             var tables = (PathDependentTables.Scratch)scratch;
-            _tables.Add(x, main, p, tables);
-            _tables.AddInteractions(x, matrix, p, tables);
-            for (int o = 0; o < k; o++)
+            for (int r = first; r < first + count; r++)
             {
-                for (int i = 0; i < p; i++)
+                var buffer = block.AsSpan((r - first) * rowWidth, rowWidth);
+                var matrix = buffer[..(k * square)];
+                var main = buffer.Slice(k * square, k * p);
+                _tables.Add(rows.Row(r), main, p, tables);
+                _tables.AddInteractions(rows.Row(r), matrix, p, tables);
+                for (int o = 0; o < k; o++)
                 {
-                    // Lundberg et al. 2020: Φ_ii = φ_i − Σ_{j≠i} Φ_ij, so each row sums to φ_i.
-                    double off = 0;
-                    for (int j = 0; j < p; j++) off += matrix[o * square + i * p + j];
-                    matrix[o * square + i * p + i] = main[o * p + i] - off;
+                    for (int i = 0; i < p; i++)
+                    {
+                        // Lundberg et al. 2020: Φ_ii = φ_i − Σ_{j≠i} Φ_ij, so each row sums to φ_i.
+                        double off = 0;
+                        for (int j = 0; j < p; j++) off += matrix[o * square + i * p + j];
+                        matrix[o * square + i * p + i] = main[o * p + i] - off;
+                    }
                 }
+                long start = (long)r * k * square;
+                for (int i = 0; i < matrix.Length; i++) values[start + i] = (float)matrix[i];
             }
-            long start = (long)r * k * square;
-            for (int i = 0; i < matrix.Length; i++) values[start + i] = (float)matrix[i];
         });
         return new TreeShapInteractionResult(new NdArray<float>(values, n, k, p, p), (double[])_expected.Clone(), _model.Explained);
     }
 
-    private delegate void RowAction(int row, object scratch, double[] buffer);
+    private delegate void BlockAction(int first, int count, object scratch, double[] buffer);
+
+    /// <summary>Rows per block: one tree's leaf tables are reused across a block while they sit in cache.</summary>
+    private const int BlockRows = 64;
 
     /// <summary>
-    /// Runs <paramref name="action"/> for rows 0..n−1 in contiguous blocks; each worker owns one scratch and one zeroed
-    /// buffer per row, so the hot loop allocates nothing and threads write disjoint, block-sized output ranges.
+    /// Runs <paramref name="action"/> over rows 0..n−1 in contiguous blocks of <see cref="BlockRows"/>; each worker owns
+    /// one scratch and one buffer (<c>BlockRows × rowLength</c>, zeroed per block), so the hot loop allocates nothing
+    /// and threads write disjoint, block-sized output ranges.
     /// </summary>
-    private void ForBlocks(int n, int maxThreads, int bufferLength, RowAction action)
+    private void ForBlocks(int n, int maxThreads, int rowLength, BlockAction action)
     {
         if (maxThreads < 0) throw new ArgumentOutOfRangeException(nameof(maxThreads), $"maxThreads is {maxThreads}; use 0 for the default or a positive count.");
         int workers = maxThreads == 0 ? Environment.ProcessorCount : maxThreads;
-        int block = Math.Clamp(n / (8 * workers) + 1, 16, 1024);
-        int blocks = (n + block - 1) / block;
+        int blocks = (n + BlockRows - 1) / BlockRows;
         void RunBlock(int b, object scratch, double[] buffer)
         {
-            for (int r = b * block; r < Math.Min(n, (b + 1) * block); r++)
-            {
-                Array.Clear(buffer);
-                action(r, scratch, buffer);
-            }
+            int first = b * BlockRows, count = Math.Min(n, first + BlockRows) - first;
+            Array.Clear(buffer, 0, count * rowLength);
+            action(first, count, scratch, buffer);
         }
-        if (workers == 1 || blocks == 1)
+        if (workers == 1 || blocks <= 1)
         {
             var scratch = CreateScratch();
-            var buffer = new double[bufferLength];
+            var buffer = new double[BlockRows * rowLength];
             for (int b = 0; b < blocks; b++) RunBlock(b, scratch, buffer);
             return;
         }
         Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = workers },
-            () => (CreateScratch(), new double[bufferLength]),
+            () => (CreateScratch(), new double[BlockRows * rowLength]),
             (b, _, local) =>
             {
                 RunBlock(b, local.Item1, local.Item2);
