@@ -26,7 +26,7 @@ internal sealed class PathDependentTables
     private readonly int[] _leafPathStart;   // into _pathNode/_pathBit/_pathLeft
     private readonly int[] _pathNode;
     private readonly int[] _pathBit;
-    private readonly bool[] _pathLeft;
+    private readonly int[] _pathLeft;      // 1 when the path goes left at that node
     private readonly int[] _leafPlayerStart; // into _player/_zero
     private readonly int[] _player;
     private readonly double[] _zero;
@@ -47,7 +47,7 @@ internal sealed class PathDependentTables
         var pathStart = new List<int> { 0 };
         var pathNode = new List<int>();
         var pathBit = new List<int>();
-        var pathLeft = new List<bool>();
+        var pathLeft = new List<int>();
         var playerStart = new List<int> { 0 };
         var player = new List<int>();
         var zero = new List<double>();
@@ -74,7 +74,7 @@ internal sealed class PathDependentTables
                     zero[slot] *= ratios[t][child];
                     pathNode.Add(node);
                     pathBit.Add(1 << (slot - first));
-                    pathLeft.Add(left);
+                    pathLeft.Add(left ? 1 : 0);
                 }
                 int d = player.Count - first;
                 if (d > MaxWidthSupported)
@@ -132,7 +132,7 @@ internal sealed class PathDependentTables
     /// <summary>Per-row working memory, one per thread.</summary>
     public sealed class Scratch(int maxInternal, int maxWidth)
     {
-        public readonly bool[] GoesLeft = new bool[Math.Max(1, maxInternal)];
+        public readonly int[] GoesLeft = new int[Math.Max(1, maxInternal)];
         public readonly double[] Coefficients = new double[maxWidth + 2];
         public readonly double[] Values = new double[Math.Max(1, maxWidth)];
     }
@@ -224,20 +224,20 @@ internal sealed class PathDependentTables
         }
     }
 
-    private void Route(int t, ReadOnlySpan<float> x, bool[] goesLeft)
+    private void Route(int t, ReadOnlySpan<float> x, int[] goesLeft)
     {
         var tree = _trees[t];
         var feature = tree.Feature;
-        for (int node = 0; node < feature.Length; node++) goesLeft[node] = tree.GoesLeft(node, x[feature[node]]);
+        for (int node = 0; node < feature.Length; node++) goesLeft[node] = tree.GoesLeft(node, x[feature[node]]) ? 1 : 0;
     }
 
-    private int Pattern(int leaf, bool[] goesLeft)
+    private int Pattern(int leaf, int[] goesLeft)
     {
         int pattern = (1 << (_leafPlayerStart[leaf + 1] - _leafPlayerStart[leaf])) - 1;
+        // Branch-free: across rows x's side at a split is unpredictable, and a mispredicted branch per split costs
+        // more than the arithmetic. −(0 or 1) is 0 or all ones, selecting the player's bit to clear.
         for (int k = _leafPathStart[leaf]; k < _leafPathStart[leaf + 1]; k++)
-        {
-            if (goesLeft[_pathNode[k]] != _pathLeft[k]) pattern &= ~_pathBit[k];
-        }
+            pattern &= ~(_pathBit[k] & -(goesLeft[_pathNode[k]] ^ _pathLeft[k]));
         return pattern;
     }
 
