@@ -19,9 +19,13 @@ namespace Microsoft.ML.Attribution.Tabular;
 /// from <see cref="CalibratedModelParametersBase.SubModel"/> and the raw score (the <c>Score</c> column) is explained,
 /// not the calibrated <c>Probability</c>. For Tweedie <c>Score = exp(raw)</c>; for multiclass <c>Score</c> is a
 /// normalisation (softmax or normalised calibrated one-versus-all) of the per-class raw scores.</para>
-/// <para>Splits go left when <c>x[feature] ≤ threshold</c>. Missing values: ML.NET may replace NaN by a per-node
-/// default that its public API does not expose; here NaN goes right (the comparison is false), which can differ from
-/// the model — impute before explaining. Trees with categorical splits are not supported.</para>
+/// <para>Splits go left when <c>x[feature] ≤ threshold</c>. Missing values follow the model's own semantics: ML.NET's
+/// trees replace a NaN by a per-node default value (<c>DefaultValueForMissing</c>, set for LightGBM models from their
+/// missing-value type and default direction) before comparing, and without such defaults NaN goes right (the comparison
+/// is false). The defaults are not public, so they are read once per tree by reflection in one place
+/// (<see cref="Tree.ReadMissingDefaults"/>), which throws <see cref="NotSupportedException"/> naming the member if an
+/// ML.NET version moves them; each node then stores the side a NaN takes. Trees with categorical splits are not
+/// supported.</para>
 /// </remarks>
 public sealed class TreeEnsemble
 {
@@ -184,12 +188,21 @@ internal sealed class Tree
     public Tree ForOutput(int output) => new()
     {
         Feature = Feature, Threshold = Threshold, Left = Left, Right = Right, Value = Value, Depth = Depth, Output = output,
+        NanGoesLeft = NanGoesLeft,
     };
+
+    /// <summary>Per internal node, whether a NaN value of its feature goes left (the model's missing-value routing).</summary>
+    public required bool[] NanGoesLeft { get; init; }
+
+    /// <summary>Whether <paramref name="value"/> of node <paramref name="node"/>'s feature goes left, NaN included.</summary>
+    public bool GoesLeft(int node, float value) => float.IsNaN(value) ? NanGoesLeft[node] : value <= Threshold[node];
+
+    public int Child(int node, float value) => GoesLeft(node, value) ? Left[node] : Right[node];
 
     public int Leaf(ReadOnlySpan<float> row)
     {
         int node = 0;
-        while (node < Feature.Length) node = row[Feature[node]] <= Threshold[node] ? Left[node] : Right[node];
+        while (node < Feature.Length) node = Child(node, row[Feature[node]]);
         return node;
     }
 
@@ -206,16 +219,51 @@ internal sealed class Tree
         int Child(int c) => c < 0 ? n + ~c : c;
         var value = new double[n + leaves];
         for (int l = 0; l < leaves; l++) value[n + l] = source.LeafValues[l] * weight;
+        var threshold = source.NumericalSplitThresholds.ToArray();
+        var defaults = ReadMissingDefaults(source, index);
+        var nanLeft = new bool[n];
+        // ML.NET compares the default (as float) with the threshold exactly as it compares a present value.
+        for (int i = 0; i < n && defaults is not null; i++) nanLeft[i] = (float)defaults[i] <= threshold[i];
         var tree = new Tree
         {
             Feature = source.NumericalSplitFeatureIndexes.ToArray(),
-            Threshold = source.NumericalSplitThresholds.ToArray(),
+            Threshold = threshold,
+            NanGoesLeft = nanLeft,
             Left = source.LeftChild.Select(Child).ToArray(),
             Right = source.RightChild.Select(Child).ToArray(),
             Value = value,
             Depth = n == 0 ? 0 : DepthOf(source.LeftChild, source.RightChild, 0),
         };
         return tree;
+    }
+
+    private static readonly System.Reflection.FieldInfo? InternalTreeField = typeof(RegressionTreeBase)
+        .GetFields(BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public)
+        .FirstOrDefault(f => f.FieldType.Name == "InternalRegressionTree");
+
+    /// <summary>
+    /// The per-node value ML.NET substitutes for a NaN feature (null when the tree has none: NaN then goes right).
+    /// ML.NET keeps it on its internal tree (<c>InternalRegressionTree.DefaultValueForMissing</c>) behind the public
+    /// <see cref="RegressionTreeBase"/>; this is the one place that reads it.
+    /// </summary>
+    internal static double[]? ReadMissingDefaults(RegressionTreeBase source, int index)
+    {
+        const string Hint = "so TreeSHAP cannot follow its missing-value routing; report the ML.NET version.";
+        var inner = (InternalTreeField ?? throw new NotSupportedException(
+            $"This ML.NET version keeps no InternalRegressionTree inside {nameof(RegressionTreeBase)} (tree {index}), {Hint}")).GetValue(source)
+            ?? throw new NotSupportedException($"Tree {index} has no internal regression tree, {Hint}");
+        var type = inner.GetType();
+        const BindingFlags Any = BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public;
+        object? value = type.GetProperty("DefaultValueForMissing", Any) is { } property ? property.GetValue(inner)
+            : type.GetField("DefaultValueForMissing", Any) is { } field ? field.GetValue(inner)
+            : throw new NotSupportedException($"{type.Name} has no DefaultValueForMissing member in this ML.NET version (tree {index}), {Hint}");
+        return value switch
+        {
+            null => null,
+            double[] d => d,
+            float[] f => Array.ConvertAll(f, v => (double)v),
+            _ => throw new NotSupportedException($"{type.Name}.DefaultValueForMissing is a {value.GetType().Name} (tree {index}), {Hint}"),
+        };
     }
 
     private static int DepthOf(IReadOnlyList<int> left, IReadOnlyList<int> right, int node) =>

@@ -51,11 +51,13 @@ internal sealed class PathDependentTreeShap
         return ratio;
     }
 
-    /// <summary>Adds the tree's SHAP values for row <paramref name="x"/> to <paramref name="phi"/>; <paramref name="ratio"/> comes from <see cref="Ratios"/>.</summary>
-    public void Add(Tree tree, double[] ratio, ReadOnlySpan<float> x, Span<double> phi) =>
-        Recurse(tree, ratio, x, phi, 0, 0, 0, 1, 1, -1, 0);
+    /// <summary>Adds the tree's SHAP values for row <paramref name="x"/> to <paramref name="phi"/>; <paramref name="ratio"/>
+    /// comes from <see cref="Ratios"/>, and <paramref name="player"/> gives per internal node the player (feature or group)
+    /// its split belongs to.</summary>
+    public void Add(Tree tree, double[] ratio, int[] player, ReadOnlySpan<float> x, Span<double> phi) =>
+        Recurse(tree, ratio, player, x, phi, 0, 0, 0, 1, 1, -1, 0);
 
-    private void Recurse(Tree tree, double[] ratio, ReadOnlySpan<float> x, Span<double> phi,
+    private void Recurse(Tree tree, double[] ratio, int[] player, ReadOnlySpan<float> x, Span<double> phi,
         int node, int parentOffset, int length, double pz, double po, int pi, int level)
     {
         int offset = level * _stride;
@@ -73,8 +75,8 @@ internal sealed class PathDependentTreeShap
             }
             return;
         }
-        int feature = tree.Feature[node];
-        bool goesLeft = x[feature] <= tree.Threshold[node];
+        int feature = player[node];
+        bool goesLeft = tree.GoesLeft(node, x[tree.Feature[node]]);
         int hot = goesLeft ? tree.Left[node] : tree.Right[node];
         int cold = goesLeft ? tree.Right[node] : tree.Left[node];
         double iz = 1, io = 1;
@@ -91,8 +93,8 @@ internal sealed class PathDependentTreeShap
         double hz = iz * ratio[hot];
         double cz = iz * ratio[cold];
         // A branch with no weight either way adds exactly zero, and skipping it keeps UNWIND away from 0/0.
-        if (hz != 0 || io != 0) Recurse(tree, ratio, x, phi, hot, offset, length, hz, io, feature, level + 1);
-        if (cz != 0) Recurse(tree, ratio, x, phi, cold, offset, length, cz, 0, feature, level + 1);
+        if (hz != 0 || io != 0) Recurse(tree, ratio, player, x, phi, hot, offset, length, hz, io, feature, level + 1);
+        if (cz != 0) Recurse(tree, ratio, player, x, phi, cold, offset, length, cz, 0, feature, level + 1);
     }
 
     /// <summary>EXTEND: appends element <paramref name="l"/> to the first <paramref name="l"/> of <paramref name="path"/>.</summary>
@@ -172,9 +174,9 @@ internal sealed class InterventionalTreeShap
     private readonly int[] _a, _b;
     private readonly double[,] _weightA, _weightB;
 
-    public InterventionalTreeShap(int maxDepth, int features)
+    public InterventionalTreeShap(int maxDepth, int players)
     {
-        _side = new sbyte[features];
+        _side = new sbyte[players];
         _a = new int[maxDepth + 1];
         _b = new int[maxDepth + 1];
         int m = maxDepth + 1;
@@ -198,32 +200,32 @@ internal sealed class InterventionalTreeShap
         return result;
     }
 
-    /// <summary>Adds the tree's SHAP values of x, averaged over the background rows, to <paramref name="phi"/>.</summary>
-    public void Add(Tree tree, ReadOnlySpan<float> x, Tensors.NdArray<float> background, Span<double> phi)
+    /// <summary>Adds the tree's SHAP values of x, averaged over the background rows, to <paramref name="phi"/>;
+    /// <paramref name="player"/> gives per internal node the player (feature or group) its split belongs to.</summary>
+    public void Add(Tree tree, int[] player, ReadOnlySpan<float> x, Tensors.NdArray<float> background, Span<double> phi)
     {
         double share = 1.0 / background.Rows;
         for (int r = 0; r < background.Rows; r++)
-            Walk(tree, x, background.Row(r), phi, 0, 0, 0, share);
+            Walk(tree, player, x, background.Row(r), phi, 0, 0, 0, share);
     }
 
-    private void Walk(Tree tree, ReadOnlySpan<float> x, ReadOnlySpan<float> z, Span<double> phi, int node, int na, int nb, double share)
+    private void Walk(Tree tree, int[] player, ReadOnlySpan<float> x, ReadOnlySpan<float> z, Span<double> phi, int node, int na, int nb, double share)
     {
         while (!tree.IsLeaf(node))
         {
-            int f = tree.Feature[node];
-            float threshold = tree.Threshold[node];
-            int xChild = x[f] <= threshold ? tree.Left[node] : tree.Right[node];
-            int zChild = z[f] <= threshold ? tree.Left[node] : tree.Right[node];
+            int f = player[node];
+            int xChild = tree.Child(node, x[tree.Feature[node]]);
+            int zChild = tree.Child(node, z[tree.Feature[node]]);
             if (xChild == zChild || _side[f] > 0) node = xChild;
             else if (_side[f] < 0) node = zChild;
             else
             {
                 _side[f] = 1;
                 _a[na] = f;
-                Walk(tree, x, z, phi, xChild, na + 1, nb, share);
+                Walk(tree, player, x, z, phi, xChild, na + 1, nb, share);
                 _side[f] = -1;
                 _b[nb] = f;
-                Walk(tree, x, z, phi, zChild, na, nb + 1, share);
+                Walk(tree, player, x, z, phi, zChild, na, nb + 1, share);
                 _side[f] = 0;
                 return;
             }

@@ -177,7 +177,7 @@ public sealed class TreeShapTests
     }
 
     [TestMethod]
-    public void Explain_RejectsRowsOfAnotherWidth_AndMissingValues()
+    public void Explain_RejectsRowsOfAnotherWidth_AndBadGroupMaps()
     {
         var ml = Ml();
         var data = WineTrees.Load(ml);
@@ -186,10 +186,14 @@ public sealed class TreeShapTests
         var shap = new TreeShap(trees, rows);
         var e = Assert.ThrowsExactly<ArgumentException>(() => shap.Explain(new NdArray<float>(2, 12)));
         StringAssert.Contains(e.Message, "[2, 12]");
-        var nan = new NdArray<float>(1, 13);
-        nan.Data[4] = float.NaN;
-        e = Assert.ThrowsExactly<ArgumentException>(() => shap.Explain(nan));
-        StringAssert.Contains(e.Message, "feature 4");
+        e = Assert.ThrowsExactly<ArgumentException>(() => new TreeShap(trees, rows, groupOfSlot: new int[12]));
+        StringAssert.Contains(e.Message, "12 entries");
+        var groups = new int[13];
+        groups[5] = 3;
+        e = Assert.ThrowsExactly<ArgumentException>(() => new TreeShap(trees, rows, groupOfSlot: groups, groupCount: 2));
+        StringAssert.Contains(e.Message, "groupOfSlot[5] = 3");
+        e = Assert.ThrowsExactly<ArgumentException>(() => shap.ExplainRow(rows.Row(0), new double[12]));
+        StringAssert.Contains(e.Message, "1 × 13");
     }
 
     [TestMethod]

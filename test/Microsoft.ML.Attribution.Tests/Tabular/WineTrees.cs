@@ -85,6 +85,47 @@ internal static class WineTrees
         return phi;
     }
 
+    /// <summary>Exact Shapley interaction index (Lundberg et al. 2020) of a value function over F players: off the diagonal
+    /// Σ_S |S|!(F−|S|−2)!/(2(F−1)!)·Δ_ij v(S); on it φ_i − Σ_{j≠i} Φ_ij.</summary>
+    public static double[,] BruteForceInteractions(int f, Func<bool[], double> value)
+    {
+        var factorial = new double[f + 1];
+        factorial[0] = 1;
+        for (int i = 1; i <= f; i++) factorial[i] = factorial[i - 1] * i;
+        var v = new double[1 << f];
+        var member = new bool[f];
+        for (int s = 0; s < v.Length; s++)
+        {
+            for (int j = 0; j < f; j++) member[j] = (s >> j & 1) != 0;
+            v[s] = value(member);
+        }
+        var result = new double[f, f];
+        for (int s = 0; s < v.Length; s++)
+        {
+            int size = System.Numerics.BitOperations.PopCount((uint)s);
+            for (int i = 0; i < f; i++)
+            {
+                for (int j = 0; j < f; j++)
+                {
+                    if (i == j || (s >> i & 1) != 0 || (s >> j & 1) != 0) continue;
+                    double delta = v[s | 1 << i | 1 << j] - v[s | 1 << i] - v[s | 1 << j] + v[s];
+                    result[i, j] += factorial[size] * factorial[f - size - 2] / (2 * factorial[f - 1]) * delta;
+                }
+            }
+        }
+        var phi = BruteForceShapley(f, value);
+        for (int i = 0; i < f; i++)
+        {
+            double off = 0;
+            for (int j = 0; j < f; j++) off += i == j ? 0 : result[i, j];
+            result[i, i] = phi[i] - off;
+        }
+        return result;
+    }
+
+    /// <summary>A coalition of groups as the slots it makes known.</summary>
+    public static bool[] SlotsOf(bool[] knownGroups, int[] groupOfSlot) => groupOfSlot.Select(g => knownGroups[g]).ToArray();
+
     /// <summary>Path-dependent value function: E[f | x_S] with node covers, written independently of the TreeSHAP recursion.</summary>
     public static double PathDependentValue(TreeEnsemble model, double[][] covers, int output, ReadOnlySpan<float> x, bool[] known)
     {
@@ -102,7 +143,7 @@ internal static class WineTrees
     {
         if (tree.IsLeaf(node)) return tree.Value[node];
         int f = tree.Feature[node], l = tree.Left[node], r = tree.Right[node];
-        if (known[f]) return Expect(tree, cover, x, known, x[f] <= tree.Threshold[node] ? l : r);
+        if (known[f]) return Expect(tree, cover, x, known, tree.Child(node, x[f]));
         double pl = cover[node] > 0 ? cover[l] / cover[node] : 0.5, pr = cover[node] > 0 ? cover[r] / cover[node] : 0.5;
         return pl * Expect(tree, cover, x, known, l) + pr * Expect(tree, cover, x, known, r);
     }
