@@ -55,9 +55,11 @@ public static class ImageAttributionFigure
     internal const int Gap = 6, HeaderBand = 18, TitleBand = 22, LabelPad = 8, BarGap = 8, MaxBarWidth = 240;
 
     /// <summary>Where things are in a figure, in pixels; internal so that tests read cells by position.</summary>
-    internal sealed record FigureLayout(int Width, int Height, int GridLeft, int GridTop, int CellWidth, int CellHeight, int BarTop, int BarWidth)
+    internal sealed record FigureLayout(int Width, int Height, int GridLeft, int GridTop, int CellWidth, int CellHeight, int ColumnWidth, int BarTop, int BarWidth)
     {
-        public (int X, int Y) CellOrigin(int row, int column) => (GridLeft + column * (CellWidth + Gap), GridTop + row * (CellHeight + Gap));
+        /// <summary>Top-left pixel of a cell: centred in its column, which is widened to fit its title.</summary>
+        public (int X, int Y) CellOrigin(int row, int column) =>
+            (GridLeft + column * (ColumnWidth + Gap) + (ColumnWidth - CellWidth) / 2, GridTop + row * (CellHeight + Gap));
     }
 
     /// <summary>Draws the figure as a bitmap the caller disposes.</summary>
@@ -79,7 +81,7 @@ public static class ImageAttributionFigure
         for (int c = 0; c < Math.Min(columnTitles.Count, rows[0].Cells.Count); c++)
         {
             var (x, _) = layout.CellOrigin(0, c);
-            ImageAttributionRenderer.DrawCentered(canvas, text, columnTitles[c], x, layout.CellWidth, layout.GridTop - 5);
+            ImageAttributionRenderer.DrawCentered(canvas, text, columnTitles[c], x - (layout.ColumnWidth - layout.CellWidth) / 2, layout.ColumnWidth, layout.GridTop - 5);
         }
         for (int r = 0; r < rows.Count; r++)
         {
@@ -128,13 +130,15 @@ public static class ImageAttributionFigure
         int columns = rows[0].Cells.Count;
         int labelW = (int)Math.Ceiling(rows.Max(r => text.Measure(r.Label))) + LabelPad;
         int top = (o.Title is null ? 0 : TitleBand) + (o.ColumnTitles is { Count: > 0 } ? HeaderBand : Gap);
-        int gridW = columns * cellW + (columns - 1) * Gap;
+        int titleW = (int)Math.Ceiling((o.ColumnTitles ?? []).Take(columns).Select(t => text.Measure(t)).DefaultIfEmpty(0).Max());
+        int columnW = Math.Max(cellW, titleW + Gap);
+        int gridW = columns * columnW + (columns - 1) * Gap;
         int gridH = rows.Count * cellH + (rows.Count - 1) * Gap;
         int barTop = top + gridH + BarGap;
         int height = o.ShowColorBar ? barTop + ImageAttributionRenderer.BarHeight + ImageAttributionRenderer.BarLabelBand + 2 : top + gridH + Gap;
         // Column titles wider than the grid would be cut off; widen the canvas instead.
         int width = Math.Max(labelW + gridW + Gap, o.Title is null ? 0 : (int)Math.Ceiling(text.Measure(o.Title)) + 2 * Gap);
-        return new FigureLayout(width, height, labelW, top, cellW, cellH, barTop, Math.Min(gridW, MaxBarWidth));
+        return new FigureLayout(width, height, labelW, top, cellW, cellH, columnW, barTop, Math.Min(gridW, MaxBarWidth));
     }
 
     private static List<(int W, int H, byte[] Rgba)[]> RenderCells(IReadOnlyList<ImageFigureRow> rows, ImageFigureOptions o)

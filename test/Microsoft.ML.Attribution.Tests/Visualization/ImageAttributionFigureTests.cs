@@ -67,6 +67,7 @@ public sealed class ImageAttributionFigureTests
         var layout = ImageAttributionFigure.LayoutOf(rows, options);
         Assert.AreEqual((layout.Width, layout.Height), (bmp.Width, bmp.Height));
         Assert.AreEqual(W * 4, layout.CellWidth);
+        Assert.IsGreaterThan(layout.CellWidth, layout.ColumnWidth, "columns widen to fit titles wider than the 32-pixel cells");
         SKColor At(int row, int column, int x, int y)
         {
             var (ox, oy) = layout.CellOrigin(row, column);
