@@ -134,6 +134,9 @@ public sealed class ChartNumberFormatTests
     [DataRow(2.0, "2")]
     [DataRow(-3.14159, "-3.14")]
     [DataRow(0.0, "0")]
-    public void Label_HasThreeSignificantDigits_AndNoNoise(double value, string expected) =>
+    public void Label_HasThreeSignificantDigits_AndNoNoise(double value, string expected)
+    {
         Assert.AreEqual(expected, Microsoft.ML.Attribution.Visualization.Svg.Label(value));
+        Assert.AreEqual(expected, Microsoft.ML.Attribution.Reports.ReportHtml.Num(value), "the report's tables format numbers the same way");
+    }
 }
