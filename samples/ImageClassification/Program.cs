@@ -1,6 +1,6 @@
 // Image classification, after Captum's CIFAR tutorial: a CNN trained on real handwritten digits, explained inside an
 // ML.NET image pipeline (LoadImages → ResizeImages → ExtractPixels → Integrated Gradients), then Saliency, Occlusion
-// and GuidedGradCam on the same tensors, rendered as PNG heat maps.
+// and GuidedGradCam on the same tensors, drawn as one PNG figure (a row per digit, a column per method).
 // Run from the repository root: dotnet run --project samples/ImageClassification [output folder]
 using Microsoft.ML;
 using Microsoft.ML.Attribution.Methods;
@@ -35,27 +35,33 @@ var saliency = new Saliency(oracle).Attribute(batch, Target.PerRow(targets));
 var occlusion = new Occlusion(oracle).Attribute(batch, [1, 2, 2], [1, 1, 1], target: Target.PerRow(targets));
 var guided = new GuidedGradCam(oracle, "/features/features.3/Conv_output_0").Attribute(batch, Target.PerRow(targets));
 
+// One figure: a row per digit, the digit then each method's map blended over it, all on one red–white–green scale
+// (every cell normalised on its own, as Captum does, so the shared colour bar reads −1…1).
+NdArray<float> One(float[] values) => new(values, 1, 8, 8);
+var methods = new (string Title, Func<int, float[]> Values)[]
+{
+    ("IG", r => ig[r]),
+    ("Saliency", r => saliency.Attributions.Row(r).ToArray()),
+    ("Occlusion 2×2", r => occlusion.Attributions.Row(r).ToArray()),
+    ("Guided Grad-CAM", r => guided.Attributions.Row(r).ToArray()),
+};
+var rows = new List<ImageFigureRow>();
 for (int r = 0; r < files.Length; r++)
 {
     string label = Path.GetFileNameWithoutExtension(files[r]).Split('_')[1];
-    NdArray<float> One(float[] values) => new(values, 1, 8, 8);
-    var image = One(pixels[r]);
-    var panels = new (string Title, NdArray<float> Values, VisualizeSign Sign)[]
-    {
-        ("IG", One(ig[r]), VisualizeSign.All),
-        ("Saliency", One(saliency.Attributions.Row(r).ToArray()), VisualizeSign.AbsoluteValue),
-        ("Occlusion 2×2", One(occlusion.Attributions.Row(r).ToArray()), VisualizeSign.Positive),
-        ("Guided Grad-CAM", One(guided.Attributions.Row(r).ToArray()), VisualizeSign.AbsoluteValue),
-    };
-    string path = Path.Combine(output, $"digit{r}_label{label}_pred{targets[r]}.png");
-    // One picture per method, side by side with the digit.
-    var pngs = panels.Select(p => ImageAttributionRenderer.RenderPng(p.Values, image,
-        new ImageAttributionOptions { Method = ImageVisualizationMethod.BlendedHeatMap, Sign = p.Sign, Title = p.Title, Scale = 16 })).ToList();
-    File.WriteAllBytes(path, pngs[0]);
-    for (int k = 1; k < pngs.Count; k++) File.WriteAllBytes(path.Replace(".png", $"_{k}.png"), pngs[k]);
-    Console.WriteLine($"digit {label}: predicted {targets[r]}; IG sums to {ig[r].Sum():0.00}; top pixel (IG) {Array.IndexOf(ig[r], ig[r].Max())}; wrote {Path.GetFileName(path)} (+3)");
+    var cells = new List<ImageFigureCell> { new(ImageVisualizationMethod.OriginalImage), new(ImageVisualizationMethod.HeatMap, One(ig[r])) };
+    cells.AddRange(methods.Select(m => new ImageFigureCell(ImageVisualizationMethod.BlendedHeatMap, One(m.Values(r)))));
+    rows.Add(new ImageFigureRow($"{label} → {targets[r]}", One(pixels[r]), cells));
+    Console.WriteLine($"digit {label}: predicted {targets[r]}; IG sums to {ig[r].Sum():0.00}; top pixel (IG) {Array.IndexOf(ig[r], ig[r].Max())}");
 }
-Console.WriteLine($"Heat maps in {output}");
+string figure = Path.Combine(output, "digits-attributions.png");
+ImageAttributionFigure.SavePng(figure, rows, new ImageFigureOptions
+{
+    Title = "Digits (label → prediction): which pixels each method credits",
+    ColumnTitles = ["digit", "IG map", .. methods.Select(m => m.Title)],
+    Scale = 10,
+});
+Console.WriteLine($"Figure: {figure}");
 
 sealed class ImageFile
 {

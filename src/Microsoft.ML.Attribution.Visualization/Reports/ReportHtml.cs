@@ -223,6 +223,7 @@ internal static partial class ReportHtml
 
     internal static string Esc(string text) => WebUtility.HtmlEncode(text);
 
-    internal static string Num(double v, string format = "0.####") =>
-        double.IsFinite(v) ? v.ToString(Math.Abs(v) >= 1e-4 || v == 0 ? format : "0.###e0", CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture);
+    /// <summary>A number for people (3 significant digits, thousands separators, no exponent) unless a format is given.</summary>
+    internal static string Num(double v, string? format = null) =>
+        format is null ? Visualization.Svg.Label(v) : double.IsFinite(v) ? v.ToString(format, CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture);
 }

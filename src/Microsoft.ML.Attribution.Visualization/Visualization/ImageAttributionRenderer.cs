@@ -22,7 +22,8 @@ namespace Microsoft.ML.Attribution.Visualization;
 /// </remarks>
 public static class ImageAttributionRenderer
 {
-    private const int Gap = 8, TitleBand = 20, BarGap = 4, BarHeight = 10, BarLabelBand = 14;
+    private const int Gap = 8, TitleBand = 20, BarGap = 4;
+    internal const int BarHeight = 10, BarLabelBand = 14;
 
     /// <summary>
     /// Captum's normalisation: sum channels, keep the chosen sign, divide by the value at which the sorted
@@ -50,7 +51,10 @@ public static class ImageAttributionRenderer
                 _ => throw new ArgumentOutOfRangeException(nameof(sign), sign, "Unknown sign mode."),
             };
         }
-        double threshold = CumulativeShareThreshold(kept, 100 - outlierPercent);
+        // Captum thresholds on magnitudes in every mode; with signed values (All) a map whose signs cancel has a
+        // total near zero, the running sum of the sorted values meets it among the negatives, the threshold is ≤ 0
+        // and the picture comes out blank.
+        double threshold = CumulativeShareThreshold(sign == VisualizeSign.All ? Array.ConvertAll(kept, Math.Abs) : kept, 100 - outlierPercent);
         var result = new NdArray<float>(h, w);
         if (threshold > 0)
         {
@@ -159,7 +163,7 @@ public static class ImageAttributionRenderer
 
     private static bool UsesHeatMap(ImageVisualizationMethod m) => m is ImageVisualizationMethod.HeatMap or ImageVisualizationMethod.BlendedHeatMap;
 
-    private static (int W, int H, byte[] Rgba) RenderPanel(NdArray<float> attributions, NdArray<float>? image, ImageAttributionOptions o)
+    internal static (int W, int H, byte[] Rgba) RenderPanel(NdArray<float> attributions, NdArray<float>? image, ImageAttributionOptions o)
     {
         if (o.Scale < 1) throw new ArgumentOutOfRangeException(nameof(o.Scale), o.Scale, "Scale must be at least 1.");
         if (!(o.AlphaOverlay >= 0 && o.AlphaOverlay <= 1))
@@ -228,7 +232,7 @@ public static class ImageAttributionRenderer
         return big;
     }
 
-    private static SKBitmap FromRgba(int w, int h, byte[] rgba)
+    internal static SKBitmap FromRgba(int w, int h, byte[] rgba)
     {
         var bitmap = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Premul));
         nint dst = bitmap.GetPixels();
@@ -238,20 +242,20 @@ public static class ImageAttributionRenderer
     }
 
     /// <summary>SkiaSharp 3 splits text drawing into a font (size, typeface) and a paint (colour).</summary>
-    private readonly record struct TextStyle(SKFont Font, SKPaint Paint)
+    internal readonly record struct TextStyle(SKFont Font, SKPaint Paint)
     {
         public float Measure(string text) => Font.MeasureText(text);
 
         public void Draw(SKCanvas canvas, string text, float x, float baseline) => canvas.DrawText(text, x, baseline, SKTextAlign.Left, Font, Paint);
     }
 
-    private static void DrawCentered(SKCanvas canvas, TextStyle style, string text, float left, float width, float baseline)
+    internal static void DrawCentered(SKCanvas canvas, TextStyle style, string text, float left, float width, float baseline)
     {
         float tw = style.Measure(text);
         style.Draw(canvas, text, left + Math.Max(0, (width - tw) / 2), baseline);
     }
 
-    private static void DrawColorBar(SKCanvas canvas, TextStyle text, ImageAttributionOptions o, int left, int top, int width)
+    internal static void DrawColorBar(SKCanvas canvas, TextStyle text, ImageAttributionOptions o, int left, int top, int width)
     {
         var cmap = o.ColorMap ?? ColorMap.DefaultFor(o.Sign);
         using var fill = new SKPaint { IsAntialias = false };
@@ -310,14 +314,14 @@ public static class ImageAttributionRenderer
         return rgb;
     }
 
-    private static int[] DropBatch(int[] shape, string what)
+    internal static int[] DropBatch(int[] shape, string what)
     {
         if (shape.Length == 4 && shape[0] == 1) return shape[1..];
         if (shape.Length is 2 or 3) return shape;
         throw new ArgumentException($"{what} shape {NdArray<float>.FormatShape(shape)} is not [H, W], [C, H, W], [H, W, C] or one of these with a leading batch of 1.");
     }
 
-    private static (int C, int H, int W) Dims(int[] shape, ImageLayout layout, string what) => layout switch
+    internal static (int C, int H, int W) Dims(int[] shape, ImageLayout layout, string what) => layout switch
     {
         ImageLayout.Chw => (shape[0], shape[1], shape[2]),
         ImageLayout.Hwc => (shape[2], shape[0], shape[1]),

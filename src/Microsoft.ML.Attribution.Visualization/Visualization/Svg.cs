@@ -50,8 +50,31 @@ internal static class Svg
     /// <summary>A number for coordinates and data attributes: invariant culture, round-trippable.</summary>
     internal static string N(double v) => v.ToString("0.####", CultureInfo.InvariantCulture);
 
-    /// <summary>A number for people to read.</summary>
-    internal static string Label(double v) => v.ToString("0.###", CultureInfo.InvariantCulture);
+    /// <summary>
+    /// A number for people to read: three significant digits, thousands separators, never exponent notation or
+    /// float noise (0.30000001 → 0.3, 1E-05 → 0.00001, 12345.6 → 12,300).
+    /// </summary>
+    internal static string Label(double v)
+    {
+        if (double.IsNaN(v) || double.IsInfinity(v)) return v.ToString(CultureInfo.InvariantCulture);
+        if (v == 0) return "0";
+        int magnitude = (int)Math.Floor(Math.Log10(Math.Abs(v)));
+        // Rounding to 3 significant digits can carry into the next power of ten (999.7 → 1000).
+        double rounded = RoundSignificant(v, 3);
+        if (rounded == 0) return "0";
+        magnitude = (int)Math.Floor(Math.Log10(Math.Abs(rounded)));
+        int decimals = Math.Clamp(2 - magnitude, 0, 15);
+        return rounded.ToString("#,##0." + new string('#', decimals), CultureInfo.InvariantCulture);
+    }
+
+    private static double RoundSignificant(double v, int digits)
+    {
+        int magnitude = (int)Math.Floor(Math.Log10(Math.Abs(v)));
+        int decimals = digits - 1 - magnitude;
+        if (decimals >= 0 && decimals <= 15) return Math.Round(v, decimals, MidpointRounding.AwayFromZero);
+        double scale = Math.Pow(10, -decimals);
+        return Math.Round(v / scale, MidpointRounding.AwayFromZero) * scale;
+    }
 
     /// <summary>Rough text width (sans-serif at 12 px averages about 7 px a character), for laying out labels without a font.</summary>
     internal static double TextWidth(string text) => 7 * text.Length;

@@ -123,6 +123,44 @@ public sealed class ReportChromiumTests
     }
 
     [TestMethod]
+    public void TwoSignImageMap_InAllMode_IsNotBlankOnScreen()
+    {
+        RequireChromium();
+        // The map's signed total is negative: thresholding signed values (the old bug) drew every pixel white.
+        var map = Visualization.ImageAttributionFigureTests.TwoSignMap();
+        byte[] png = Microsoft.ML.Attribution.Visualization.ImageAttributionRenderer.RenderPng(map, null,
+            new() { Sign = Microsoft.ML.Attribution.Visualization.VisualizeSign.All, Scale = 40 });
+        string path = Path.Combine(Path.GetTempPath(), $"signs-{Guid.NewGuid():N}.html");
+        string shot = Path.ChangeExtension(path, ".png");
+        File.WriteAllText(path, $"<!DOCTYPE html><html><body style=\"margin:0;background:#fff\"><img src=\"data:image/png;base64,{Convert.ToBase64String(png)}\" /></body></html>");
+        try
+        {
+            var (_, err) = Run(path, $"--screenshot={shot}", "--window-size=400,400", "--hide-scrollbars");
+            AssertNoConsoleMessages(err);
+            using var bitmap = SKBitmap.Decode(shot);
+            Assert.IsNotNull(bitmap, $"no screenshot at {shot}");
+            int green = 0, red = 0;
+            for (int y = 0; y < 320; y += 4)
+            {
+                for (int x = 0; x < 320; x += 4)
+                {
+                    var c = bitmap.GetPixel(x, y);
+                    if (c.Green > c.Red + 30) green++;
+                    if (c.Red > c.Green + 30) red++;
+                }
+            }
+            // 80 × 80 samples over the 320 × 320 picture: the left half green, the right half red.
+            Assert.IsTrue(green > 2500, $"positive half green on screen ({green} samples)");
+            Assert.IsTrue(red > 2500, $"negative half red on screen ({red} samples)");
+        }
+        finally
+        {
+            File.Delete(path);
+            File.Delete(shot);
+        }
+    }
+
+    [TestMethod]
     public void APageThatLoadsFromTheNetwork_IsCaught()
     {
         RequireChromium();

@@ -118,3 +118,25 @@ public sealed class TabularChartsTests
         Assert.ThrowsExactly<ArgumentException>(() => TabularCharts.Waterfall(["a"], [1f, 2f], 0));
     }
 }
+
+/// <summary>Numbers in charts are written for people: three significant digits, thousands separators, no float noise.</summary>
+[TestClass]
+public sealed class ChartNumberFormatTests
+{
+    [TestMethod]
+    [DataRow(0.30000001, "0.3")]
+    [DataRow(1e-5, "0.00001")]
+    [DataRow(-0.000012345, "-0.0000123")]
+    [DataRow(12345.6, "12,300")]
+    [DataRow(1234567.0, "1,230,000")]
+    [DataRow(999.7, "1,000")]
+    [DataRow(0.1 + 0.2, "0.3")]
+    [DataRow(2.0, "2")]
+    [DataRow(-3.14159, "-3.14")]
+    [DataRow(0.0, "0")]
+    public void Label_HasThreeSignificantDigits_AndNoNoise(double value, string expected)
+    {
+        Assert.AreEqual(expected, Microsoft.ML.Attribution.Visualization.Svg.Label(value));
+        Assert.AreEqual(expected, Microsoft.ML.Attribution.Reports.ReportHtml.Num(value), "the report's tables format numbers the same way");
+    }
+}
