@@ -1,5 +1,3 @@
-using System.IO.Compression;
-using System.Text.Json;
 using Microsoft.ML.Data;
 using Microsoft.ML.Attribution.Methods;
 using Microsoft.ML.Runtime;
@@ -51,52 +49,25 @@ public sealed class AttributionCatalog
     /// Saves a fitted pipeline whose LAST transformer is an <see cref="AttributionTransformer"/>: one zip archive with the
     /// preceding pipeline as ML.NET saves it, the explainer's settings as JSON, and the ONNX bytes when it explains ONNX.
     /// </summary>
+    /// <remarks>
+    /// The archive starts with a format version (<c>format.json</c>); it is written to a temporary file beside
+    /// <paramref name="path"/> and moved into place only when complete, so a refused or failed save leaves the directory
+    /// unchanged. An existing file at <paramref name="path"/> is replaced only by a complete archive.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The last transformer is not an <see cref="AttributionTransformer"/>.</exception>
     public void Save(ITransformer model, DataViewSchema inputSchema, string path)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        ArgumentException.ThrowIfNullOrEmpty(path);
         var (head, explainer) = Split(model);
-        if (File.Exists(path)) File.Delete(path);
-        using var archive = ZipFile.Open(path, ZipArchiveMode.Create);
-        using (var stream = archive.CreateEntry("pipeline.zip").Open())
-            _mlContext.Model.Save(head, inputSchema, stream);
-        var settings = new SavedExplainer(explainer.Model.OnnxBytes is not null ? "onnx" : "mlnet-predictor", explainer.Options);
-        using (var stream = archive.CreateEntry("explainer.json").Open())
-            JsonSerializer.Serialize(stream, settings, JsonOptions);
-        if (explainer.Model.OnnxBytes is { } bytes)
-        {
-            using var stream = archive.CreateEntry("model.onnx").Open();
-            stream.Write(bytes);
-        }
+        ExplainedPipelineArchive.Save(_mlContext, head, explainer, inputSchema, path);
     }
 
     /// <summary>Loads a pipeline saved by <see cref="Save"/>; transforming with it gives identical columns.</summary>
-    public ITransformer Load(string path, out DataViewSchema inputSchema)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Saved pipeline '{path}' does not exist.", path);
-        using var archive = ZipFile.OpenRead(path);
-        var pipelineEntry = archive.GetEntry("pipeline.zip") ?? throw new InvalidDataException($"'{path}' has no pipeline.zip: it was not written by Attribution().Save.");
-        using var pipelineStream = new MemoryStream();
-        using (var s = pipelineEntry.Open()) s.CopyTo(pipelineStream);
-        pipelineStream.Position = 0;
-        var head = _mlContext.Model.Load(pipelineStream, out inputSchema);
-        SavedExplainer settings;
-        using (var s = (archive.GetEntry("explainer.json") ?? throw new InvalidDataException($"'{path}' has no explainer.json.")).Open())
-            settings = JsonSerializer.Deserialize<SavedExplainer>(s, JsonOptions) ?? throw new InvalidDataException($"'{path}': explainer.json is empty.");
-        ExplainedModel model;
-        if (settings.Kind == "onnx")
-        {
-            using var s = (archive.GetEntry("model.onnx") ?? throw new InvalidDataException($"'{path}' has no model.onnx.")).Open();
-            using var bytes = new MemoryStream();
-            s.CopyTo(bytes);
-            model = ExplainedModel.Onnx(bytes.ToArray());
-        }
-        else
-        {
-            model = ExplainedModel.MLNet(ExplainingEstimator.Predictor(head));
-        }
-        var explainer = new AttributionTransformer(model, settings.Options, _host);
-        return new TransformerChain<ITransformer>(head, explainer);
-    }
+    /// <exception cref="InvalidDataException">The file is not such an archive, or was written in a newer format version.</exception>
+    public ITransformer Load(string path, out DataViewSchema inputSchema) =>
+        ExplainedPipelineArchive.Load(_mlContext, _host, path, out inputSchema);
 
     private static (ITransformer Head, AttributionTransformer Explainer) Split(ITransformer model)
     {
@@ -105,8 +76,4 @@ public sealed class AttributionCatalog
             return (new TransformerChain<ITransformer>(parts.Take(parts.Count - 1).ToArray()), last);
         throw new ArgumentException("The pipeline's last transformer must be an AttributionTransformer; save other pipelines with mlContext.Model.Save.");
     }
-
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
-
-    private sealed record SavedExplainer(string Kind, ExplainOptions Options);
 }

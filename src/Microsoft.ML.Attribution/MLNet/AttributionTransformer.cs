@@ -30,12 +30,18 @@ public sealed class AttributionTransformer : ITransformer
     /// <summary>The settings (a copy; changing it has no effect).</summary>
     public ExplainOptions Options { get; }
 
-    /// <inheritdoc />
-    public bool IsRowToRowMapper => false;
+    /// <summary>True: <c>mlContext.Model.CreatePredictionEngine</c> explains one row per call (through the same oracle).</summary>
+    public bool IsRowToRowMapper => true;
 
-    /// <inheritdoc />
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
-        throw new NotSupportedException("Attributions are computed a block of rows at a time; use Transform.");
+    /// <summary>
+    /// A mapper explaining one row at a time through this transformer's cached oracle (the batched path's ONNX Runtime
+    /// sessions and gradient graph), for prediction engines; use <see cref="Transform"/> for many rows.
+    /// </summary>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        return new AttributionRowMapper(this, inputSchema, OutputSchema(inputSchema, out int features), features);
+    }
 
     /// <inheritdoc />
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => OutputSchema(inputSchema, out _);
@@ -50,9 +56,8 @@ public sealed class AttributionTransformer : ITransformer
 
     /// <summary>Not supported by ML.NET for third-party transformers.</summary>
     /// <exception cref="NotSupportedException">Always: save with mlContext.Attribution().Save(model, schema, path).</exception>
-    void ICanSaveModel.Save(ModelSaveContext ctx) =>
-        throw new NotSupportedException("ML.NET cannot save third-party transformers; save the pipeline with " +
-            "mlContext.Attribution().Save(model, inputSchema, path) and load it with mlContext.Attribution().Load(path, out schema).");
+    /// <remarks>ML.NET has already created its target file by then; the message names it (see <see cref="ModelSaveRefusal"/>).</remarks>
+    void ICanSaveModel.Save(ModelSaveContext ctx) => throw ModelSaveRefusal.Create(ctx);
 
     internal IHost? Host => _host;
 

@@ -1,3 +1,4 @@
+using Microsoft.ML.Attribution.Methods;
 using Microsoft.ML.Attribution.Tensors;
 using Microsoft.ML.Data;
 
@@ -29,11 +30,53 @@ internal sealed class ExplainedDataView : IDataView
     public long? GetRowCount() => _source.GetRowCount();
 
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) =>
-        new Cursor(this, columnsNeeded);
+        new Cursor(this, columnsNeeded, 0, 1);
 
-    // One cursor: each block is already parallel inside ONNX Runtime; cursors are independent, so callers may open several.
-    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
-        [GetRowCursor(columnsNeeded)];
+    /// <summary>
+    /// Up to <paramref name="n"/> cursors over disjoint blocks of rows: cursor i serves blocks i, i + k, i + 2k, … (block
+    /// size <see cref="ExplainOptions.BlockSize"/>, k cursors), each block explained by one batched call, so the blocks
+    /// are the serial cursor's and the values bit for bit the same. Each cursor reads the source through its own
+    /// cursors and skips the other cursors' rows (cheap next to explaining them). Within a cursor rows keep their order;
+    /// <see cref="DataViewRow.Batch"/> is the block index and the row id the source's, which is what ML.NET's
+    /// consolidating cursor (DataViewUtils) orders by when it merges a set back into one stream.
+    /// </summary>
+    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
+    {
+        var columns = columnsNeeded.ToList();
+        long blocks = _source.GetRowCount() is long rows ? (rows + _transformer.Options.BlockSize - 1) / _transformer.Options.BlockSize : n;
+        int k = (int)Math.Clamp(Math.Min(n, blocks), 1, int.MaxValue);
+        if (k == 1) return [GetRowCursor(columns)];
+        return Enumerable.Range(0, k).Select(i => (DataViewRowCursor)new Cursor(this, columns, i, k)).ToArray();
+    }
+
+    /// <summary>Reads a row's target index from an Int32, key or whole-number Single column.</summary>
+    internal static Func<int> TargetReader(DataViewRow cursor, DataViewSchema.Column column)
+    {
+        if (column.Type == NumberDataViewType.Int32)
+        {
+            var getter = cursor.GetGetter<int>(column);
+            return () => { int v = 0; getter(ref v); return v; };
+        }
+        if (column.Type is KeyDataViewType)
+        {
+            var getter = cursor.GetGetter<uint>(column);
+            return () =>
+            {
+                uint v = 0;
+                getter(ref v);
+                if (v == 0) throw new InvalidOperationException($"Target column '{column.Name}' holds a missing key value.");
+                return (int)v - 1;
+            };
+        }
+        var single = cursor.GetGetter<float>(column);
+        return () =>
+        {
+            float v = 0;
+            single(ref v);
+            if (v != MathF.Round(v) || v < 0) throw new InvalidOperationException($"Target column '{column.Name}' holds {v}; expected a non-negative whole number.");
+            return (int)v;
+        };
+    }
 
     private sealed class Cursor : DataViewRowCursor
     {
@@ -41,7 +84,12 @@ internal sealed class ExplainedDataView : IDataView
         private readonly DataViewRowCursor _main;
         private readonly bool[] _active;
         private readonly int _sourceCount;
+        private readonly int _index;
+        private readonly int _stride;
+        private readonly int _blockSize;
         private DataViewRowCursor? _ahead;
+        private long _aheadRow = -1;
+        private long _sourceRow = -1;
         private ValueGetter<VBuffer<float>>? _features;
         private ValueGetter<VBuffer<long>>? _ids;
         private Func<int>? _target;
@@ -52,9 +100,13 @@ internal sealed class ExplainedDataView : IDataView
         private int _blockCount;
         private long _position = -1;
 
-        public Cursor(ExplainedDataView view, IEnumerable<DataViewSchema.Column> columnsNeeded)
+        /// <summary>A cursor over the blocks b with b mod <paramref name="stride"/> = <paramref name="index"/> (all for stride 1).</summary>
+        public Cursor(ExplainedDataView view, IEnumerable<DataViewSchema.Column> columnsNeeded, int index, int stride)
         {
             _view = view;
+            _index = index;
+            _stride = stride;
+            _blockSize = view._transformer.Options.BlockSize;
             _sourceCount = view._source.Schema.Count;
             _active = new bool[view.Schema.Count];
             foreach (var c in columnsNeeded) _active[c.Index] = true;
@@ -68,7 +120,7 @@ internal sealed class ExplainedDataView : IDataView
 
         public override long Position => _position;
 
-        public override long Batch => 0;
+        public override long Batch => _sourceRow / _blockSize;
 
         public override bool IsColumnActive(DataViewSchema.Column column) => _active[column.Index];
 
@@ -76,13 +128,19 @@ internal sealed class ExplainedDataView : IDataView
 
         public override bool MoveNext()
         {
-            if (!_main.MoveNext()) return false;
+            do
+            {
+                if (!_main.MoveNext()) return false;
+                _sourceRow++;
+            }
+            while ((_sourceRow / _blockSize) % _stride != _index);
             _position++;
-            if (_position >= _blockStart + _blockCount && _needsAttributions) ExplainNextBlock();
+            if (_sourceRow >= _blockStart + _blockCount && _needsAttributions) ExplainBlockAt(_sourceRow / _blockSize * _blockSize);
             return true;
         }
 
-        private void ExplainNextBlock()
+        /// <summary>Explains the block of source rows starting at <paramref name="start"/> (a multiple of the block size).</summary>
+        private void ExplainBlockAt(long start)
         {
             var options = _view._transformer.Options;
             if (_ahead is null)
@@ -96,9 +154,9 @@ internal sealed class ExplainedDataView : IDataView
                 else
                     _features = _ahead.GetGetter<VBuffer<float>>(schema[options.InputColumnName]);
                 if (options.TargetColumnName is { } targetName) _target = TargetReader(_ahead, schema[targetName]);
-                // Catch the look-ahead cursor up with rows the main cursor passed while attributions were not needed.
-                for (long skip = 0; skip < _position; skip++) _ahead.MoveNext();
             }
+            // Skip the rows of other cursors' blocks.
+            while (_aheadRow < start - 1 && _ahead.MoveNext()) _aheadRow++;
             int f = _view._features, block = options.BlockSize;
             var rows = new List<float>(block * f);
             var ids = new List<long>();
@@ -108,6 +166,7 @@ internal sealed class ExplainedDataView : IDataView
             int count = 0;
             while (count < block && _ahead.MoveNext())
             {
+                _aheadRow++;
                 int length;
                 if (_ids is not null)
                 {
@@ -122,46 +181,26 @@ internal sealed class ExplainedDataView : IDataView
                     foreach (var v in buffer.DenseValues()) rows.Add(v);
                 }
                 if (length != f)
-                    throw new InvalidOperationException($"Column '{options.InputColumnName}' holds a vector of {length} values at row {_position + count}; expected {f}.");
+                    throw new InvalidOperationException($"Column '{options.InputColumnName}' holds a vector of {length} values at row {start + count}; expected {f}.");
                 targets?.Add(_target!());
                 count++;
             }
-            var result = _ids is not null
-                ? _view._transformer.ExplainBlock(new NdArray<long>(ids.ToArray(), count, f), targets?.ToArray())
-                : _view._transformer.ExplainBlock(_view._source.Schema, new NdArray<float>(rows.ToArray(), count, f), targets?.ToArray());
+            AttributionResult result;
+            if (_ids is not null)
+            {
+                result = _view._transformer.ExplainBlock(new NdArray<long>(ids.ToArray(), count, f), targets?.ToArray());
+            }
+            else
+            {
+                var features = new NdArray<float>(rows.ToArray(), count, f);
+                FiniteFeatures.Check(options, _view._source.Schema[options.InputColumnName], features, start);
+                result = _view._transformer.ExplainBlock(_view._source.Schema, features, targets?.ToArray());
+            }
             _attributions = result.Attributions.Data;
             _targets = result.Targets;
             _deltas = result.ConvergenceDelta;
-            _blockStart = _position;
+            _blockStart = start;
             _blockCount = count;
-        }
-
-        private static Func<int> TargetReader(DataViewRowCursor cursor, DataViewSchema.Column column)
-        {
-            if (column.Type == NumberDataViewType.Int32)
-            {
-                var getter = cursor.GetGetter<int>(column);
-                return () => { int v = 0; getter(ref v); return v; };
-            }
-            if (column.Type is KeyDataViewType)
-            {
-                var getter = cursor.GetGetter<uint>(column);
-                return () =>
-                {
-                    uint v = 0;
-                    getter(ref v);
-                    if (v == 0) throw new InvalidOperationException($"Target column '{column.Name}' holds a missing key value.");
-                    return (int)v - 1;
-                };
-            }
-            var single = cursor.GetGetter<float>(column);
-            return () =>
-            {
-                float v = 0;
-                single(ref v);
-                if (v != MathF.Round(v) || v < 0) throw new InvalidOperationException($"Target column '{column.Name}' holds {v}; expected a non-negative whole number.");
-                return (int)v;
-            };
         }
 
         public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
@@ -180,11 +219,11 @@ internal sealed class ExplainedDataView : IDataView
                 0 => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
                 {
                     var editor = VBufferEditor.Create(ref dst, f);
-                    _attributions.AsSpan((int)(_position - _blockStart) * f, f).CopyTo(editor.Values);
+                    _attributions.AsSpan((int)(_sourceRow - _blockStart) * f, f).CopyTo(editor.Values);
                     dst = editor.Commit();
                 }),
-                1 => (ValueGetter<int>)((ref int dst) => dst = _targets[_position - _blockStart]),
-                _ => (ValueGetter<float>)((ref float dst) => dst = _deltas![_position - _blockStart]),
+                1 => (ValueGetter<int>)((ref int dst) => dst = _targets[_sourceRow - _blockStart]),
+                _ => (ValueGetter<float>)((ref float dst) => dst = _deltas![_sourceRow - _blockStart]),
             };
             return getter as ValueGetter<TValue>
                 ?? throw new InvalidOperationException($"Column '{column.Name}' has type {column.Type}; it cannot be read as {typeof(TValue).Name}.");
@@ -193,7 +232,7 @@ internal sealed class ExplainedDataView : IDataView
         private void Copy<T>(T[] source, int k, ref VBuffer<T> dst)
         {
             var editor = VBufferEditor.Create(ref dst, k);
-            source.AsSpan((int)(_position - _blockStart) * k, k).CopyTo(editor.Values);
+            source.AsSpan((int)(_sourceRow - _blockStart) * k, k).CopyTo(editor.Values);
             dst = editor.Commit();
         }
 

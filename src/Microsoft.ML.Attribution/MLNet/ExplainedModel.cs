@@ -70,11 +70,15 @@ internal sealed class ExplainedModel
         }
     }
 
+    /// <summary>How many times <see cref="Oracle"/> built an oracle (tests prove serving reuses the batched path's).</summary>
+    internal int OracleBuilds { get; private set; }
+
     /// <summary>The oracle, created once (its ONNX Runtime sessions are cached with it).</summary>
     public IForwardOracle Oracle(ExplainOptions options, DataViewSchema schema, Action<string>? log)
     {
         lock (_gate)
         {
+            if (_oracle is null) OracleBuilds++;
             return _oracle ??= OnnxBytes is not null
                 ? new OnnxGradientOracle(OnnxBytes, outputName: options.OnnxOutputName,
                     options: new RuntimeOptions { Device = options.UseCuda ? ExecutionDevice.Cuda : ExecutionDevice.Cpu, Log = log })
