@@ -128,15 +128,17 @@ internal sealed class AttributionRowMapper : IRowToRowMapper
             if (!_active[column.Index]) throw new InvalidOperationException($"Column '{column.Name}' was not requested from this row.");
             int sourceCount = _mapper.InputSchema.Count;
             if (column.Index < sourceCount) return _input.GetGetter<TValue>(_mapper.InputSchema[column.Index]);
-            int extra = column.Index - sourceCount;
+            var kind = _mapper._transformer.ExtraColumns[column.Index - sourceCount];
             int k = _mapper._transformer.Options.TopK;
-            Delegate getter = extra switch
+            Delegate getter = kind switch
             {
-                0 => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) => Write(Current().Attributions.Data, ref dst)),
-                1 when k > 1 => (ValueGetter<VBuffer<int>>)((ref VBuffer<int> dst) => Write(Current().Targets, ref dst)),
-                1 => (ValueGetter<int>)((ref int dst) => dst = Current().Targets[0]),
-                _ when k > 1 => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) => Write(Current().ConvergenceDelta!, ref dst)),
-                _ => (ValueGetter<float>)((ref float dst) => dst = Current().ConvergenceDelta![0]),
+                ExtraColumn.Attributions => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) => Write(Current().Attributions.Data, ref dst)),
+                ExtraColumn.Target when k > 1 => (ValueGetter<VBuffer<int>>)((ref VBuffer<int> dst) => Write(Current().Targets, ref dst)),
+                ExtraColumn.Target => (ValueGetter<int>)((ref int dst) => dst = Current().Targets[0]),
+                ExtraColumn.Delta when k > 1 => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) => Write(Current().ConvergenceDelta!, ref dst)),
+                ExtraColumn.Delta => (ValueGetter<float>)((ref float dst) => dst = Current().ConvergenceDelta![0]),
+                _ when k > 1 => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) => Write(Current().BaseValues!, ref dst)),
+                _ => (ValueGetter<float>)((ref float dst) => dst = Current().BaseValues![0]),
             };
             return getter as ValueGetter<TValue>
                 ?? throw new InvalidOperationException($"Column '{column.Name}' has type {column.Type}; it cannot be read as {typeof(TValue).Name}.");

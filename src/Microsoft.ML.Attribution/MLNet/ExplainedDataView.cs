@@ -96,6 +96,8 @@ internal sealed class ExplainedDataView : IDataView
         private float[] _attributions = [];
         private int[] _targets = [];
         private float[]? _deltas;
+        private float[]? _baseValues;
+        private int _width;
         private long _blockStart;
         private int _blockCount;
         private long _position = -1;
@@ -199,6 +201,8 @@ internal sealed class ExplainedDataView : IDataView
             _attributions = result.Attributions.Data;
             _targets = result.Targets;
             _deltas = result.ConvergenceDelta;
+            _baseValues = result.BaseValues;
+            _width = result.Attributions.RowSize;
             _blockStart = start;
             _blockCount = count;
         }
@@ -207,23 +211,22 @@ internal sealed class ExplainedDataView : IDataView
         {
             if (!_active[column.Index]) throw new InvalidOperationException($"Column '{column.Name}' was not requested from this cursor.");
             if (column.Index < _sourceCount) return _main.GetGetter<TValue>(_view._source.Schema[column.Index]);
-            int extra = column.Index - _sourceCount;
+            var kind = _view._transformer.ExtraColumns[column.Index - _sourceCount];
             int k = _view._transformer.Options.TopK;
-            int f = _view._features * k;
-            Delegate getter = k > 1 && extra > 0
-                ? extra == 1
-                    ? (ValueGetter<VBuffer<int>>)((ref VBuffer<int> dst) => Copy(_targets, k, ref dst))
-                    : (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) => Copy(_deltas!, k, ref dst))
-                : extra switch
+            Delegate getter = kind switch
             {
-                0 => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
+                ExtraColumn.Attributions => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
                 {
-                    var editor = VBufferEditor.Create(ref dst, f);
-                    _attributions.AsSpan((int)(_sourceRow - _blockStart) * f, f).CopyTo(editor.Values);
+                    var editor = VBufferEditor.Create(ref dst, _width);
+                    _attributions.AsSpan((int)(_sourceRow - _blockStart) * _width, _width).CopyTo(editor.Values);
                     dst = editor.Commit();
                 }),
-                1 => (ValueGetter<int>)((ref int dst) => dst = _targets[_sourceRow - _blockStart]),
-                _ => (ValueGetter<float>)((ref float dst) => dst = _deltas![_sourceRow - _blockStart]),
+                ExtraColumn.Target when k > 1 => (ValueGetter<VBuffer<int>>)((ref VBuffer<int> dst) => Copy(_targets, k, ref dst)),
+                ExtraColumn.Target => (ValueGetter<int>)((ref int dst) => dst = _targets[_sourceRow - _blockStart]),
+                ExtraColumn.Delta when k > 1 => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) => Copy(_deltas!, k, ref dst)),
+                ExtraColumn.Delta => (ValueGetter<float>)((ref float dst) => dst = _deltas![_sourceRow - _blockStart]),
+                _ when k > 1 => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) => Copy(_baseValues!, k, ref dst)),
+                _ => (ValueGetter<float>)((ref float dst) => dst = _baseValues![_sourceRow - _blockStart]),
             };
             return getter as ValueGetter<TValue>
                 ?? throw new InvalidOperationException($"Column '{column.Name}' has type {column.Type}; it cannot be read as {typeof(TValue).Name}.");

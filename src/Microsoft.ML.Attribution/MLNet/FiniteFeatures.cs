@@ -13,7 +13,8 @@ namespace Microsoft.ML.Attribution.MLNet;
 internal static class FiniteFeatures
 {
     /// <summary>Whether <paramref name="method"/> follows the model's own missing-value semantics instead (tree methods).</summary>
-    internal static bool ModelHandlesMissing(string method) => method.StartsWith("tree", StringComparison.OrdinalIgnoreCase);
+    internal static bool ModelHandlesMissing(string? method) =>
+        method is not null && Methods.MethodRegistry.Find(method)?.Has(Methods.MethodCapabilities.ExactForTrees) == true;
 
     /// <summary>
     /// Throws <see cref="InvalidOperationException"/> at the first non-finite value of <paramref name="rows"/>, whose

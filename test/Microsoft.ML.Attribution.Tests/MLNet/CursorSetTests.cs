@@ -1,3 +1,4 @@
+using Microsoft.ML.Attribution.Tests.Support;
 using Microsoft.ML.Attribution.MLNet;
 using Microsoft.ML.Data;
 
@@ -34,7 +35,7 @@ public sealed class CursorSetTests
         var data = WineData.Many(ml, 2500);
         foreach (var method in new[] { "saliency", "kernel-shap" })
         {
-            var output = ml.Attribution().Explain(WineData.MlpPath, new ExplainOptions { Method = method, Samples = 40, BlockSize = 128 }).Fit(data).Transform(data);
+            var output = ml.Attribution().Explain(WineData.MlpPath, new ExplainOptions { Method = method, MethodOptions = SmallMethodOptions.For(method, samples: 40), BlockSize = 128 }).Fit(data).Transform(data);
             var columns = new[] { output.Schema["RowIndex"], output.Schema["Attributions"] };
             var serial = Read(output.GetRowCursor(columns), output.Schema);
             Assert.HasCount(2500, serial);

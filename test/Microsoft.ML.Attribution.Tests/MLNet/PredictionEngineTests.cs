@@ -1,3 +1,4 @@
+using Microsoft.ML.Attribution.Tests.Support;
 using Microsoft.ML.Attribution.MLNet;
 using Microsoft.ML.Data;
 
@@ -76,7 +77,7 @@ public sealed class PredictionEngineTests
     {
         var ml = new MLContext(seed: 1);
         var data = WineData.Load(ml);
-        var explainer = ml.Attribution().Explain(WineData.MlpPath, new ExplainOptions { Method = "integrated-gradients", Steps = 16, BlockSize = 64 }).Fit(data);
+        var explainer = ml.Attribution().Explain(WineData.MlpPath, new ExplainOptions { Method = "integrated-gradients", MethodOptions = SmallMethodOptions.For("integrated-gradients", steps: 16), BlockSize = 64 }).Fit(data);
         var model = new TransformerChain<ITransformer>(explainer);
         var output = model.Transform(data);
         var batched = output.GetColumn<float[]>("Attributions").ToArray();
