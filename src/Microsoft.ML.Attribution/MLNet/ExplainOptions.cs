@@ -126,8 +126,19 @@ public sealed class ExplainOptions
     /// <summary>The token id of the baseline sequence for layer methods on token ids (Captum's default 0, usually [PAD]).</summary>
     public long BaselineTokenId { get; set; }
 
-    /// <summary>Runs ONNX on CUDA when the ONNX Runtime build has it (else CPU, logged once).</summary>
+    /// <summary>Runs ONNX on CUDA device 0 when the ONNX Runtime build has it (else CPU, logged once); see <see cref="GpuDeviceId"/>.</summary>
     public bool UseCuda { get; set; }
+
+    /// <summary>The CUDA device for ONNX models (ML.NET's name); null runs on the CPU unless <see cref="UseCuda"/> is set.</summary>
+    public int? GpuDeviceId { get; set; }
+
+    /// <summary>When <see cref="GpuDeviceId"/> is set but CUDA cannot be used: run on the CPU and log why (true), or fail naming what is missing.</summary>
+    public bool FallbackToCpu { get; set; }
+
+    /// <summary>The ONNX Runtime settings these options ask for.</summary>
+    internal Runtime.RuntimeOptions Runtime(Action<string>? log) => GpuDeviceId is int device
+        ? new Runtime.RuntimeOptions { GpuDeviceId = device, FallbackToCpu = FallbackToCpu, Log = log }
+        : new Runtime.RuntimeOptions { Device = UseCuda ? Microsoft.ML.Attribution.Runtime.ExecutionDevice.Cuda : Microsoft.ML.Attribution.Runtime.ExecutionDevice.Cpu, Log = log };
 
     /// <summary>Why the method was chosen (set when it was chosen from the model).</summary>
     public string? MethodReason { get; set; }

@@ -66,7 +66,7 @@ internal sealed class ExplainedModel
         {
             return _layerOracle ??= new OnnxLayerOracle(OnnxBytes ?? throw new InvalidOperationException("Layer methods need an ONNX model."),
                 options.Layer!, outputName: options.OnnxOutputName,
-                options: new RuntimeOptions { Device = options.UseCuda ? ExecutionDevice.Cuda : ExecutionDevice.Cpu, Log = log });
+                options: options.Runtime(log));
         }
     }
 
@@ -81,7 +81,7 @@ internal sealed class ExplainedModel
             if (_oracle is null) OracleBuilds++;
             return _oracle ??= OnnxBytes is not null
                 ? new OnnxGradientOracle(OnnxBytes, outputName: options.OnnxOutputName,
-                    options: new RuntimeOptions { Device = options.UseCuda ? ExecutionDevice.Cuda : ExecutionDevice.Cpu, Log = log })
+                    options: options.Runtime(log))
                 : new MLNetForwardOracle(Predictor!, schema, options.InputColumnName,
                     options.Output == ExplainedOutput.Probability ? "Probability" : "Score");
         }

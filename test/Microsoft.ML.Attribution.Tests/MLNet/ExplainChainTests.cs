@@ -152,6 +152,20 @@ public sealed class ExplainChainTests
         }
     }
 
+    [TestMethod]
+    public void GpuDeviceId_OnTheCpuBuild_FallsBackWhenAllowed_AndOtherwiseSaysWhatIsMissing()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = WineData.Load(ml);
+        var cpu = ml.Attribution().Saliency(WineData.MlpPath).Fit(data).Transform(data).GetColumn<float[]>("Attributions").ToArray();
+        var fallback = ml.Attribution().Saliency(WineData.MlpPath, pipeline: new ExplainOptions { GpuDeviceId = 0, FallbackToCpu = true })
+            .Fit(data).Transform(data).GetColumn<float[]>("Attributions").ToArray();
+        for (int r = 0; r < cpu.Length; r++) CollectionAssert.AreEqual(cpu[r], fallback[r], $"row {r}");
+        var error = Assert.ThrowsExactly<InvalidOperationException>(() => ml.Attribution()
+            .Saliency(WineData.MlpPath, pipeline: new ExplainOptions { GpuDeviceId = 0 }).Fit(data).Transform(data).GetColumn<float[]>("Attributions").ToArray());
+        StringAssert.Contains(error.Message, "FallbackToCpu");
+    }
+
     private static string RepoRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
