@@ -12,18 +12,19 @@ namespace Microsoft.ML.Attribution.Methods;
 internal static class TreeShapRun
 {
     // TreeShap precomputes per (model, background); the same model explained block after block reuses it.
-    private static readonly ConditionalWeakTable<TreeEnsemble, Dictionary<(NdArray<float>?, TreeShapAlgorithm), TreeShap>> Explainers = new();
+    private static readonly ConditionalWeakTable<TreeEnsemble, Dictionary<(NdArray<float>?, TreeShapAlgorithm, string), TreeShap>> Explainers = new();
 
-    public static TreeShap For(TreeEnsemble trees, NdArray<float>? background, TreeShapAlgorithm algorithm, int features)
+    public static TreeShap For(TreeEnsemble trees, NdArray<float>? background, TreeShapAlgorithm algorithm, int features, int[]? groupOfSlot)
     {
         var perModel = Explainers.GetOrCreateValue(trees);
         lock (perModel)
         {
-            if (!perModel.TryGetValue((background, algorithm), out var explainer))
+            var key = (background, algorithm, groupOfSlot is null ? "" : string.Join(",", groupOfSlot));
+            if (!perModel.TryGetValue(key, out var explainer))
             {
                 // Path-dependent TreeSHAP weighs each split by the share of data that went each way; ML.NET keeps no node
                 // counts, so with no background every split is weighed evenly (one all-zero row would not reach every node).
-                perModel[(background, algorithm)] = explainer = new TreeShap(trees, background ?? new NdArray<float>(1, features), algorithm);
+                perModel[key] = explainer = new TreeShap(trees, background ?? new NdArray<float>(1, features), algorithm, groupOfSlot);
             }
             return explainer;
         }
@@ -33,19 +34,26 @@ internal static class TreeShapRun
         NdArray<long>? featureMask, Target? target)
     {
         if (rows.Rank != 2) rows = rows.Reshape(rows.Rows, rows.RowSize);
-        var explainer = For(trees, background, algorithm, rows.RowSize);
-        var result = explainer.Explain(rows);
         int n = rows.Rows, k = trees.OutputCount, f = rows.RowSize;
+        // A mask shared by every row makes the groups the players: TreeSHAP over relabelled splits gives the exact Shapley
+        // values of the group game (not only sums of slot values). A per-row mask falls back to summing slot values.
+        int[]? groupOfSlot = featureMask is not null && featureMask.Length == f ? featureMask.Data.Select(g => checked((int)g)).ToArray() : null;
+        var explainer = For(trees, background, algorithm, f, groupOfSlot);
+        var result = explainer.Explain(rows);
+        int p = explainer.PlayerCount;
         var targets = target?.Explicit(n) ?? Enumerable.Range(0, n).Select(r => k == 1 ? 0 : ArgMax(trees.Evaluate(rows.Row(r)))).ToArray();
         var values = new NdArray<float>(n, f);
         var baseValues = new float[n];
         for (int r = 0; r < n; r++)
         {
             if (targets[r] < 0 || targets[r] >= k) throw new ArgumentOutOfRangeException(nameof(target), $"Row {r}: target {targets[r]} is not an output of the model (0..{k - 1}).");
-            result.Values.Data.AsSpan((r * k + targets[r]) * f, f).CopyTo(values.Row(r));
+            var players = result.Values.Data.AsSpan((r * k + targets[r]) * p, p);
+            var row = values.Row(r);
+            // Masked attributions come back shaped like the input, each slot holding its group's value (Captum's shape).
+            for (int j = 0; j < f; j++) row[j] = groupOfSlot is null ? players[j] : players[groupOfSlot[j]];
             baseValues[r] = (float)result.ExpectedValues[targets[r]];
         }
-        return new AttributionResult(Groups.SpreadSums(values, featureMask), targets, BaseValues: baseValues);
+        return new AttributionResult(groupOfSlot is null ? Groups.SpreadSums(values, featureMask) : values, targets, BaseValues: baseValues);
     }
 
     private static int ArgMax(double[] values)
