@@ -1,13 +1,28 @@
 using System.Globalization;
+using Microsoft.ML.Attribution.Methods;
 
 namespace Microsoft.ML.Attribution.Cli;
 
 /// <summary>A usage error: reported as one line, exit code 2.</summary>
 public sealed class UsageException(string message) : Exception(message);
 
-/// <summary><c>--name value</c> options after a command word; every value is required and every option known.</summary>
+/// <summary>
+/// <c>--name value</c> options after a command word; every value is required and every option known, except the
+/// switches (<c>--quiet</c>, <c>--help</c>), which take none.
+/// </summary>
+/// <remarks>
+/// Why this small parser and not System.CommandLine 3.0.0 (which the feed serves): the explain command's options are
+/// not a fixed list but the properties of whichever options record the registry holds for the chosen method (and, for
+/// a wrapper, the wrapped method), so the valid set is known only after <c>--method</c> is read. System.CommandLine
+/// wants the option tree declared up front; declaring every method's flags on one command would accept a flag for the
+/// wrong method, and rebuilding the tree per method means parsing twice. This parser is ~100 lines, gives "did you mean"
+/// from the registry's own edit distance, and keeps every error one line naming the option; nothing here knows a method.
+/// </remarks>
 internal sealed class CommandLine
 {
+    /// <summary>Options that take no value.</summary>
+    public static readonly IReadOnlySet<string> Switches = new HashSet<string>(StringComparer.Ordinal) { "quiet", "help" };
+
     private readonly Dictionary<string, string> _values;
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
 
@@ -25,8 +40,17 @@ internal sealed class CommandLine
             string? inline = null;
             int eq = name.IndexOf('=', StringComparison.Ordinal);
             if (eq >= 0) { inline = name[(eq + 1)..]; name = name[..eq]; }
+            if (Switches.Contains(name) && inline is null)
+            {
+                if (!values.TryAdd(name, "true")) throw new UsageException($"option --{name} is given twice");
+                continue;
+            }
             if (!known.Contains(name))
-                throw new UsageException($"unknown option --{name}; known options: {string.Join(", ", known.Order().Select(k => "--" + k))}");
+            {
+                string? near = MethodRegistry.Nearest(name, known.Concat(Switches));
+                throw new UsageException($"unknown option --{name}{(near is null ? "" : $" (did you mean --{near}?)")}; " +
+                    $"known options: {string.Join(", ", known.Order().Select(k => "--" + k))}");
+            }
             string value = inline ?? (i + 1 < args.Count ? args[++i] : throw new UsageException($"option --{name} needs a value"));
             if (!values.TryAdd(name, value)) throw new UsageException($"option --{name} is given twice");
         }

@@ -1,29 +1,33 @@
 using Microsoft.ML.Attribution.Methods;
+using Microsoft.ML.Attribution.Onnx;
 using Microsoft.ML.Attribution.Oracles;
 using Microsoft.ML.Attribution.Runtime;
 using Microsoft.ML.Attribution.Tensors;
 
 namespace Microsoft.ML.Attribution.Cli;
 
-/// <summary><c>mlnet-explain explain …</c>: runs one registry method on an .npy batch and writes the attributions as .npy.</summary>
+/// <summary>
+/// <c>mlnet-explain explain …</c>: runs one registry method on a batch (.npy, .npz, .csv or .json) and writes the
+/// attributions in the format of <c>--out</c>'s extension. Every argument is checked before the model is loaded; the
+/// rows run in batches, with progress on a terminal and Ctrl+C honoured between batches.
+/// </summary>
+/// <remarks>Single-input models only: the engine attributes one model input (multi-input models are not supported yet).</remarks>
 internal static class ExplainCommand
 {
     /// <summary>Data-valued and run-wide options; every method setting comes from the registry's options records.</summary>
-    private static readonly string[] Common = ["model", "input", "method", "out", "target", "output", "batch-size", "device", "delta-out"];
+    private static readonly string[] Common = ["model", "input", "method", "out", "target", "output", "batch-size", "device", "delta-out", "quiet"];
 
     private static readonly string[] Data = ["baseline", "mask"];
 
     public static IReadOnlySet<string> KnownOptions { get; } = Common.Concat(Data).Concat(MethodFlags.All).ToHashSet(StringComparer.Ordinal);
 
-    public static int Run(CommandLine options, TextWriter stdout, TextWriter stderr)
+    public static int Run(CommandLine options, TextWriter stdout, TextWriter stderr, CliSession session)
     {
         string modelPath = options.Required("model", "(the ONNX model)");
-        string inputPath = options.Required("input", "(an .npy batch)");
+        string inputPath = options.Required("input", "(the rows: .npy, .npz, .csv or .json)");
         string methodName = options.Required("method", $"(one of {string.Join(", ", CliMethods.Select(m => m.Name))})");
-        string outPath = options.Required("out", "(where to write the attributions .npy)");
-        var method = MethodRegistry.Find(methodName) is { } found && CliMethods.Contains(found) ? found : throw new UsageException(
-            $"unknown method '{methodName}'{(MethodRegistry.Nearest(methodName, CliMethods.Select(m => m.Name)) is { } near ? $" (did you mean '{near}'?)" : "")}; " +
-            $"known methods: {string.Join(", ", CliMethods.Select(m => m.Name))}");
+        string outPath = options.Required("out", "(where to write the attributions: .npy, .npz, .csv or .json)");
+        var method = FindMethod(methodName);
         var wrapped = method.Has(MethodCapabilities.Wrapper) ? WrappedMethod(method, options) : null;
         var flags = MethodFlags.For(method, wrapped);
         foreach (var given in options.Given)
@@ -38,35 +42,62 @@ internal static class ExplainCommand
         if (options.Has("delta-out") && !method.Has(MethodCapabilities.ConvergenceDelta))
             throw new UsageException($"option --delta-out is not used by method {methodName} (it has no convergence delta)");
         var methodOptions = Parse(() => MethodFlags.Read(method, options));
+        var target = TargetChoice.Parse(options.String("target"));
+        int? batchSize = options.Int("batch-size");
+        if (batchSize is <= 0) throw new UsageException($"--batch-size must be positive, got {batchSize}");
+        bool quiet = options.Has("quiet") && options.Bool("quiet") == true;
+
+        // Paths first: a missing directory or an unknown extension must not cost a model load.
+        DataFiles.CheckOutput(outPath, "out");
+        string? deltaPath = options.String("delta-out");
+        if (deltaPath is not null) DataFiles.CheckOutput(deltaPath, "delta-out");
+        DataFiles.CheckInput(inputPath, "input");
+        string? baselinePath = options.String("baseline");
+        if (baselinePath is not null) DataFiles.CheckInput(baselinePath, "baseline");
+        string? maskPath = options.String("mask");
+        if (maskPath is not null) DataFiles.CheckInput(maskPath, "mask");
         if (!File.Exists(modelPath)) throw new FileNotFoundException($"model file '{modelPath}' does not exist");
-        var runtime = RuntimeOptions.ForDevice(options.String("device") ?? "cpu") with { Log = m => stderr.WriteLine($"info: {m}") };
-        var header = Npy.ReadHeader(inputPath);
-        bool tokenIds = header.Descr is "<i8" or "<i4";
-        if (tokenIds && !method.Has(MethodCapabilities.TokenIds))
-            throw new UsageException($"--input holds int64 token ids; method {methodName} needs float32 input. Attribute text models through a layer method " +
-                $"({string.Join(", ", MethodRegistry.All.Where(m => m.Has(MethodCapabilities.TokenIds)).Select(m => m.Name))}) with --layer set to the embedding tensor");
-        string? baseline = options.String("baseline");
         string? outputName = options.String("output");
+        var runtime = RuntimeOptions.ForDevice(options.String("device") ?? "cpu") with { Log = m => stderr.WriteLine($"info: {m}") };
+
+        // The graph's signature (no session yet): the data is checked against it before anything runs.
+        var graph = OnnxModel.Load(modelPath);
+        var signature = InputSignature.Of(graph, modelPath);
+        var input = signature.Check(DataFiles.Read(inputPath, "input", signature.Names, signature.TakesIntegers), "input");
+        if (input.IsInteger && !method.Has(MethodCapabilities.TokenIds))
+            throw new UsageException($"--input '{input.Path}' holds {input.Dtype} token ids for model input '{signature.Name}'; method {methodName} attributes float input. " +
+                $"Attribute text models through a layer method ({string.Join(", ", MethodRegistry.All.Where(m => m.Has(MethodCapabilities.TokenIds)).Select(m => m.Name))}) " +
+                "with --layer set to the embedding tensor");
+        var baseline = baselinePath is null ? null : DataFiles.Read(baselinePath, "baseline", ["baseline", .. signature.Names], input.IsInteger);
+        if (baseline is not null && baseline.IsInteger != input.IsInteger)
+            throw new UsageException($"--baseline '{baseline.Path}' holds {baseline.Dtype}, --input holds {input.Dtype}; give both as token ids or both as floats");
+        if (baseline?.ColumnNames is not null) baseline = signature.Check(baseline, "baseline", allowBroadcast: true);
+        var mask = maskPath is null ? null : DataFiles.Read(maskPath, "mask", ["mask", "feature_mask"], integers: true).ToIntegers("mask");
+        if (mask?.ColumnNames is not null) mask = signature.Check(mask, "mask", allowBroadcast: true, checkDtype: false);
+
         var inputs = new MethodInputs
         {
-            Model = tokenIds ? null : new OnnxGradientOracle(modelPath, outputName: outputName, options: runtime),
+            Model = input.IsInteger ? null : new OnnxGradientOracle(modelPath, outputName: outputName, options: runtime),
             LayerModel = layer => new OnnxLayerOracle(modelPath, layer, outputName: outputName, options: runtime),
-            Rows = tokenIds ? null : Npy.ReadFloat(inputPath),
-            TokenIds = tokenIds ? Npy.ReadInt64(inputPath) : null,
-            Baselines = baseline is null || tokenIds ? null : Npy.ReadFloat(baseline),
-            TokenBaselines = baseline is not null && tokenIds ? Npy.ReadInt64(baseline) : null,
-            FeatureMask = options.String("mask") is { } mask ? Npy.ReadInt64(mask) : null,
-            Target = options.Int("target") is int t ? Target.Class(t) : null,
-            InternalBatchSize = options.Int("batch-size"),
+            Rows = input.Floats,
+            TokenIds = input.Ints,
+            Baselines = baseline?.Floats,
+            TokenBaselines = baseline?.Ints,
+            FeatureMask = mask?.Ints,
+            InternalBatchSize = batchSize,
         };
-        var result = method.Attribute(inputs, methodOptions);
-        Npy.Write(outPath, result.Attributions);
-        if (options.String("delta-out") is { } deltaPath)
-        {
-            var delta = result.ConvergenceDelta ?? throw new UsageException($"method {methodName} has no convergence delta");
-            Npy.Write(deltaPath, new NdArray<float>(delta, delta.Length));
-        }
-        stdout.WriteLine($"{methodName}: wrote {result.Attributions.ShapeText} attributions to {outPath}");
+        int rows = input.Shape[0];
+        var targets = target.Resolve(graph, outputName, inputs);
+        var progress = new Progress(session.Terminal && !quiet ? stderr : null, $"{methodName}", rows * targets.Count);
+        var runner = new BatchRunner(method, methodOptions, inputs, session.Cancellation, progress);
+        var maps = targets.Select(t => runner.Run(t.Target) with { Class = t.Class }).ToList();
+        progress.Finish();
+
+        var output = new ExplainOutput(methodName, target.Text, maps, input.ColumnNames);
+        DataFiles.WriteAtomically(outPath, partial => output.Write(partial, DataFiles.Extension(outPath, "out")), session.Cancellation);
+        if (deltaPath is not null)
+            DataFiles.WriteAtomically(deltaPath, partial => output.WriteDelta(partial, DataFiles.Extension(deltaPath, "delta-out")), session.Cancellation);
+        stdout.WriteLine($"{methodName}: wrote {output.ShapeText} attributions to {outPath}");
         return 0;
     }
 
@@ -74,16 +105,22 @@ internal static class ExplainCommand
     public static IReadOnlyList<AttributionMethod> CliMethods =>
         MethodRegistry.All.Where(m => m.Has(MethodCapabilities.Gradients) || m.Has(MethodCapabilities.BlackBox) || m.Has(MethodCapabilities.TakesLayer)).ToArray();
 
+    /// <summary>A command-line method by name, or a usage error with the nearest name.</summary>
+    public static AttributionMethod FindMethod(string name) =>
+        MethodRegistry.Find(name) is { } found && CliMethods.Contains(found) ? found : throw new UsageException(
+            $"unknown method '{name}'{(MethodRegistry.Nearest(name, CliMethods.Select(m => m.Name)) is { } near ? $" (did you mean '{near}'?)" : "")}; " +
+            $"known methods: {string.Join(", ", CliMethods.Select(m => m.Name))}");
+
+    /// <summary>The wrapped method: <c>--base-method</c>, else the options record's default.</summary>
     private static AttributionMethod WrappedMethod(AttributionMethod method, CommandLine options)
     {
         var defaults = (NoiseTunnelOptions)method.CreateDefaultOptions();
-        string name = options.Has("base-method") ? options.String("base-method")! : throw new UsageException(
-            $"--base-method is required for {method.Name}; one of {string.Join(", ", Wrappable.Select(m => m.Name))} (the record's default is {defaults.BaseMethod})");
+        string name = options.Has("base-method") ? options.String("base-method")! : defaults.BaseMethod;
         return Wrappable.FirstOrDefault(m => m.Name == name) ?? throw new UsageException(
             $"--base-method '{name}' cannot be wrapped by {method.Name}; use one of {string.Join(", ", Wrappable.Select(m => m.Name))}");
     }
 
-    private static IEnumerable<AttributionMethod> Wrappable => MethodRegistry.All.Where(m => m.Has(MethodCapabilities.Gradients)
+    public static IEnumerable<AttributionMethod> Wrappable => MethodRegistry.All.Where(m => m.Has(MethodCapabilities.Gradients)
         && !m.Has(MethodCapabilities.TakesLayer) && !m.Has(MethodCapabilities.Wrapper) && !m.Has(MethodCapabilities.RequiresBaselines));
 
     private static T Parse<T>(Func<T> parse)

@@ -57,6 +57,19 @@ internal static class MethodFlags
         return text.ToString();
     }
 
+    /// <summary>One line per flag: <c>--flag TYPE  (default: value)</c>, then any required flag marked.</summary>
+    public static IEnumerable<string> Lines(AttributionMethod method)
+    {
+        var defaults = method.CreateDefaultOptions();
+        foreach (var (flag, property) in Of(method.OptionsType))
+        {
+            var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+            string values = type.IsEnum ? string.Join("|", Enum.GetNames(type).Select(Kebab)) : Expected(type);
+            bool required = property.GetCustomAttributes(typeof(RequiredOptionAttribute), true).Length > 0;
+            yield return $"--{flag} {values}  ({(required ? "required" : "default: " + Format(property.GetValue(defaults)))})";
+        }
+    }
+
     private static string Format(object? value) => value switch
     {
         null => "(none)",
