@@ -64,7 +64,9 @@ internal static class MethodFlags
         foreach (var (flag, property) in Of(method.OptionsType))
         {
             var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
-            string values = type.IsEnum ? string.Join("|", Enum.GetNames(type).Select(Kebab)) : Expected(type);
+            string values = type.IsEnum ? string.Join("|", Enum.GetNames(type).Select(Kebab))
+                : type == typeof(int) ? "INT" : type == typeof(double) ? "NUMBER" : type == typeof(bool) ? "true|false"
+                : type == typeof(int[]) ? "INT,INT,…" : "NAME";
             bool required = property.GetCustomAttributes(typeof(RequiredOptionAttribute), true).Length > 0;
             yield return $"--{flag} {values}  ({(required ? "required" : "default: " + Format(property.GetValue(defaults)))})";
         }

@@ -86,10 +86,10 @@ public sealed class CliTests
     [TestMethod]
     public void MissingModel_And_MissingInput_AreOneLineErrors()
     {
-        var (code, _, err) = Run("explain", "--model", "/nope/m.onnx", "--input", Toy.InputPath, "--method", "saliency", "--out", Temp("a"));
+        var (code, _, err) = Run("explain", "--model", "/nope/m.onnx", "--input", Toy.InputPath, "--method", "saliency", "--out", Temp("a.npy"));
         Assert.AreNotEqual(0, code);
         AssertOneErrorLine(err, "/nope/m.onnx", "does not exist");
-        (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", "/nope/x.npy", "--method", "saliency", "--out", Temp("a"));
+        (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", "/nope/x.npy", "--method", "saliency", "--out", Temp("a.npy"));
         Assert.AreNotEqual(0, code);
         AssertOneErrorLine(err, "/nope/x.npy");
     }
@@ -100,13 +100,13 @@ public sealed class CliTests
         string wide = Temp("wide.npy"), nan = Temp("nan.npy");
         Npy.Write(wide, new NdArray<float>(new float[8], 2, 4));
         Npy.Write(nan, new NdArray<float>([1, float.NaN, 3], 1, 3));
-        var (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", wide, "--method", "saliency", "--out", Temp("a"));
+        var (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", wide, "--method", "saliency", "--out", Temp("a.npy"));
         Assert.AreNotEqual(0, code);
         AssertOneErrorLine(err, "[3]", "[2, 4]");
-        (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", nan, "--method", "integrated-gradients", "--out", Temp("a"));
+        (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", nan, "--method", "integrated-gradients", "--out", Temp("a.npy"));
         Assert.AreNotEqual(0, code);
         AssertOneErrorLine(err, "NaN");
-        (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", Toy.InputPath, "--method", "saliency", "--target", "5", "--out", Temp("a"));
+        (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", Toy.InputPath, "--method", "saliency", "--target", "5", "--out", Temp("a.npy"));
         Assert.AreNotEqual(0, code);
         AssertOneErrorLine(err, "Target 5", "out of range");
     }
@@ -114,19 +114,19 @@ public sealed class CliTests
     [TestMethod]
     public void UnknownTensor_UnknownMethod_AndMissingWindow_AreOneLineErrors()
     {
-        var (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", Toy.InputPath, "--method", "saliency", "--output", "outptu", "--out", Temp("a"));
+        var (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", Toy.InputPath, "--method", "saliency", "--output", "outptu", "--out", Temp("a.npy"));
         Assert.AreNotEqual(0, code);
         AssertOneErrorLine(err, "'outptu' does not exist", "output");
-        (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", Toy.InputPath, "--method", "magic", "--out", Temp("a"));
+        (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", Toy.InputPath, "--method", "magic", "--out", Temp("a.npy"));
         Assert.AreNotEqual(0, code);
         AssertOneErrorLine(err, "unknown method 'magic'", "integrated-gradients");
-        (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", Toy.InputPath, "--method", "occlusion", "--out", Temp("a"));
+        (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", Toy.InputPath, "--method", "occlusion", "--out", Temp("a.npy"));
         Assert.AreNotEqual(0, code);
         AssertOneErrorLine(err, "--window is required");
-        (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", Toy.InputPath, "--method", "saliency", "--layer", "x", "--out", Temp("a"));
+        (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", Toy.InputPath, "--method", "saliency", "--layer", "x", "--out", Temp("a.npy"));
         Assert.AreNotEqual(0, code);
         AssertOneErrorLine(err, "option --layer is not used by method saliency");
-        (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", Toy.InputPath, "--method", "layer-activation", "--layer", "relu_typo", "--out", Temp("a"));
+        (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", Toy.InputPath, "--method", "layer-activation", "--layer", "relu_typo", "--out", Temp("a.npy"));
         Assert.AreNotEqual(0, code);
         AssertOneErrorLine(err, "'relu_typo' does not exist", "nearest names");
     }
@@ -144,11 +144,11 @@ public sealed class CliTests
     public void UnsupportedOp_IsAOneLineError_NamingTheOpAndTheWayOut()
     {
         string model = SinModel();
-        var (code, _, err) = Run("explain", "--model", model, "--input", Toy.InputPath, "--method", "saliency", "--target", "0", "--out", Temp("a"));
+        var (code, _, err) = Run("explain", "--model", model, "--input", Toy.InputPath, "--method", "saliency", "--target", "0", "--out", Temp("a.npy"));
         Assert.AreNotEqual(0, code);
         AssertOneErrorLine(err, "Sin", "feature-ablation");
         // The perturbation method runs on the same model.
-        (code, _, err) = Run("explain", "--model", model, "--input", Toy.InputPath, "--method", "feature-ablation", "--target", "0", "--out", Temp("a"));
+        (code, _, err) = Run("explain", "--model", model, "--input", Toy.InputPath, "--method", "feature-ablation", "--target", "0", "--out", Temp("a.npy"));
         Assert.AreEqual(0, code, err);
     }
 
@@ -194,7 +194,7 @@ public sealed class CliTests
     [DataRow("--device", "tpu", "'tpu'")]
     public void OptionErrors_NameTheOption(string option, string value, string expected)
     {
-        var (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", Toy.InputPath, "--method", "saliency", option, value, "--out", Temp("a"));
+        var (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", Toy.InputPath, "--method", "saliency", option, value, "--out", Temp("a.npy"));
         Assert.AreNotEqual(0, code);
         AssertOneErrorLine(err, expected);
     }
@@ -204,7 +204,7 @@ public sealed class CliTests
     [DataRow("1,x")]
     public void Window_ThatIsNotAnIntList_IsAOneLineError(string window)
     {
-        var (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", Toy.InputPath, "--method", "occlusion", "--window", window, "--out", Temp("a"));
+        var (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", Toy.InputPath, "--method", "occlusion", "--window", window, "--out", Temp("a.npy"));
         Assert.AreNotEqual(0, code);
         AssertOneErrorLine(err, "--window expects comma-separated integers");
     }
@@ -217,10 +217,10 @@ public sealed class CliTests
         string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, -3), }";
         string header = dict + new string(' ', 64 - (10 + dict.Length + 1) % 64) + "\n";
         File.WriteAllBytes(bad, [0x93, .. "NUMPY"u8, 1, 0, (byte)header.Length, 0, .. System.Text.Encoding.ASCII.GetBytes(header)]);
-        var (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", bad, "--method", "saliency", "--out", Temp("a"));
+        var (code, _, err) = Run("explain", "--model", Toy.ModelPath, "--input", bad, "--method", "saliency", "--out", Temp("a.npy"));
         Assert.AreNotEqual(0, code);
         AssertOneErrorLine(err);
-        (code, _, err) = Run("--verbose", "explain", "--model", Toy.ModelPath, "--input", bad, "--method", "saliency", "--out", Temp("a"));
+        (code, _, err) = Run("--verbose", "explain", "--model", Toy.ModelPath, "--input", bad, "--method", "saliency", "--out", Temp("a.npy"));
         Assert.AreNotEqual(0, code);
         StringAssert.StartsWith(err, "error: ");
         StringAssert.Contains(err, "   at ");
@@ -252,7 +252,7 @@ public sealed class CliTests
         Assert.AreEqual(0, code);
         Assert.AreEqual("", err);
         StringAssert.Contains(output, "mlnet-explain explain --model");
-        StringAssert.Contains(output, "mlnet-explain info --model");
+        if (!commandLine.StartsWith("explain", StringComparison.Ordinal)) StringAssert.Contains(output, "mlnet-explain info");
         StringAssert.Contains(output, "occlusion");
     }
 }
