@@ -127,8 +127,8 @@ public static class CliApp
                 stdout.WriteLine(InfoUsage);
                 stdout.WriteLine(ReportUsage);
                 stdout.WriteLine(Notes);
-                stdout.WriteLine("methods (mlnet-explain explain --method NAME --help for one method's options and defaults):");
-                foreach (var method in ExplainCommand.CliMethods) stdout.WriteLine($"  {method.Name,-28} {method.Summary}");
+                stdout.WriteLine("methods and their options, with defaults (mlnet-explain explain --method NAME --help for one method in detail):");
+                foreach (var method in ExplainCommand.CliMethods) stdout.WriteLine($"  {method.Name}{MethodFlags.Describe(method)}");
                 return 0;
             case "explain" when methodName is not null:
                 MethodHelp(ExplainCommand.FindMethod(methodName), stdout);
