@@ -75,6 +75,8 @@ public sealed class AttributionEstimator : IEstimator<AttributionTransformer>
             columns[_options.DeltaColumnName] = SchemaShapeColumns.Create(_options.DeltaColumnName, perRank, NumberDataViewType.Single);
         if (_options.HasBaseValue)
             columns[_options.BaseValueColumnName] = SchemaShapeColumns.Create(_options.BaseValueColumnName, perRank, NumberDataViewType.Single);
+        if (_options.Interactions)
+            columns[_options.InteractionsColumnName] = SchemaShapeColumns.Create(_options.InteractionsColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single);
         if (_options.TargetColumnName is { } target && !columns.ContainsKey(target))
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"ExplainOptions.TargetColumnName: column '{target}' not found.");
         return new SchemaShape(columns.Values);

@@ -119,6 +119,7 @@ public sealed class AttributionTransformer : ITransformer
             builder.AddColumn(Options.TargetOutputColumnName, NumberDataViewType.Int32);
             if (Options.HasDelta) builder.AddColumn(Options.DeltaColumnName, NumberDataViewType.Single);
             if (Options.HasBaseValue) builder.AddColumn(Options.BaseValueColumnName, NumberDataViewType.Single);
+            if (Options.Interactions) AddInteractionsColumn(builder, column, features);
         }
         else
         {
@@ -128,6 +129,27 @@ public sealed class AttributionTransformer : ITransformer
             if (Options.HasBaseValue) builder.AddColumn(Options.BaseValueColumnName, new VectorDataViewType(NumberDataViewType.Single, k));
         }
         return builder.ToSchema();
+    }
+
+    /// <summary>The P×P interaction column, its slot names "a × b" over the players (feature groups, or slots).</summary>
+    private void AddInteractionsColumn(DataViewSchema.Builder builder, DataViewSchema.Column input, int features)
+    {
+        string[] players;
+        if (Grouped) players = Options.FeatureGroups!.Select(g => g.Name).ToArray();
+        else if (input.Annotations.Schema.GetColumnOrNull("SlotNames") is { Type: VectorDataViewType { Size: var size } } && size == features)
+        {
+            VBuffer<ReadOnlyMemory<char>> slotNames = default;
+            input.GetSlotNames(ref slotNames);
+            players = slotNames.DenseValues().Select((m, j) => m.Length > 0 ? m.ToString() : $"slot {j}").ToArray();
+        }
+        else players = Enumerable.Range(0, features).Select(j => $"slot {j}").ToArray();
+        int p = players.Length;
+        var names = new ReadOnlyMemory<char>[p * p];
+        for (int i = 0; i < p; i++) for (int j = 0; j < p; j++) names[i * p + j] = $"{players[i]} × {players[j]}".AsMemory();
+        var annotations = new DataViewSchema.Annotations.Builder();
+        annotations.Add("SlotNames", new VectorDataViewType(TextDataViewType.Instance, names.Length),
+            (ref VBuffer<ReadOnlyMemory<char>> dst) => new VBuffer<ReadOnlyMemory<char>>(names.Length, names).CopyTo(ref dst));
+        builder.AddColumn(Options.InteractionsColumnName, new VectorDataViewType(NumberDataViewType.Single, p, p), annotations.ToAnnotations());
     }
 
     /// <summary>The annotation on the attribution column naming the method and why it was chosen.</summary>
@@ -142,6 +164,7 @@ public sealed class AttributionTransformer : ITransformer
         ExtraColumn.Attributions, ExtraColumn.Target,
         .. Options.HasDelta ? [ExtraColumn.Delta] : Array.Empty<ExtraColumn>(),
         .. Options.HasBaseValue ? [ExtraColumn.BaseValue] : Array.Empty<ExtraColumn>(),
+        .. Options.Interactions ? [ExtraColumn.Interactions] : Array.Empty<ExtraColumn>(),
     ];
 
     /// <summary>Explains one block of token ids [n, L] with a layer method (one value per token).</summary>
@@ -253,7 +276,26 @@ public sealed class AttributionTransformer : ITransformer
             var expected = ExpectedOutputs(oracle);
             baseValues = result.Targets.Select(t => expected[t]).ToArray();
         }
-        return result with { Attributions = attributions, BaseValues = baseValues };
+        return result with { Attributions = attributions, BaseValues = baseValues, Interactions = Options.Interactions ? Interactions(inputs, result.Targets) : null };
+    }
+
+    /// <summary>
+    /// Exact path-dependent TreeSHAP interaction values of the explained output of every row, [n, P·P], over the same
+    /// players and background as the main values (so the same cached explainer, and rows of each matrix summing to them).
+    /// </summary>
+    private NdArray<float> Interactions(MethodInputs inputs, int[] targets)
+    {
+        var trees = Model.Trees ?? throw new InvalidOperationException(
+            $"ExplainOptions.Interactions needs TreeSHAP of a tree ensemble, but {Model.Predictor?.GetType().Name ?? "the model"} exposes no trees.");
+        var rows = inputs.Rows!.Rank == 2 ? inputs.Rows : inputs.Rows.Reshape(inputs.Rows.Rows, inputs.Rows.RowSize);
+        int n = rows.Rows, f = rows.RowSize;
+        int[]? groupOfSlot = inputs.FeatureMask?.Data.Select(g => checked((int)g)).ToArray();
+        var explainer = TreeShapRun.For(trees, inputs.Background, Tabular.TreeShapAlgorithm.PathDependent, f, groupOfSlot);
+        var all = explainer.ExplainInteractions(rows);
+        int k = explainer.OutputCount, square = explainer.PlayerCount * explainer.PlayerCount;
+        var result = new NdArray<float>(n, square);
+        for (int r = 0; r < n; r++) all.Values.Data.AsSpan((r * k + targets[r]) * square, square).CopyTo(result.Row(r));
+        return result;
     }
 
     private NdArray<float>? Baseline(int features)
@@ -320,4 +362,5 @@ internal enum ExtraColumn
     Target,
     Delta,
     BaseValue,
+    Interactions,
 }

@@ -23,6 +23,10 @@ public sealed class ExplainingEstimator : IEstimator<TransformerChain<ITransform
         _inner = inner ?? throw new ArgumentNullException(nameof(inner));
         _options = options.Clone();
         _options.Validate(ModelKind.MLNet);
+        if (_options.Interactions && _options.Method is null && ChainInspection.Classify(inner) is var kind
+            && kind is ChainInspection.TrainerKind.NotTrees or ChainInspection.TrainerKind.Onnx)
+            throw new ArgumentException($"ExplainOptions.Interactions needs TreeSHAP, but the chain ends in {ChainInspection.LastEstimator(inner).GetType().Name}, " +
+                "which trains no tree ensemble; use a FastTree / FastForest / LightGBM trainer or unset Interactions.");
         _baselineFromMeans = baselineFromMeans;
     }
 
@@ -72,6 +76,8 @@ public sealed class ExplainingEstimator : IEstimator<TransformerChain<ITransform
         columns[_options.OutputColumnName] = SchemaShapeColumns.Create(_options.OutputColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single);
         var perRank = _options.TopK > 1 ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.Scalar;
         columns[_options.TargetOutputColumnName] = SchemaShapeColumns.Create(_options.TargetOutputColumnName, perRank, NumberDataViewType.Int32);
+        if (_options.Interactions)
+            columns[_options.InteractionsColumnName] = SchemaShapeColumns.Create(_options.InteractionsColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single);
         // Which of delta / base value is added depends on the method chosen from the trained model.
         return new SchemaShape(columns.Values);
     }
