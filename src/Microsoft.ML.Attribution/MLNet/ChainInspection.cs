@@ -57,4 +57,63 @@ internal static class ChainInspection
         if (type.Name is "OneVersusAllTrainer" or "PairwiseCouplingTrainer") return TrainerKind.Unknown;
         return TreeTrainerPrefixes.Any(p => type.Name.StartsWith(p, StringComparison.Ordinal)) ? TrainerKind.Trees : TrainerKind.NotTrees;
     }
+
+    /// <summary>What ML.NET's <c>OnnxTransformer</c> holds: the model bytes and its input and output column names.</summary>
+    internal sealed record OnnxStep(byte[] ModelBytes, string[] Inputs, string[] Outputs);
+
+    private const BindingFlags Any = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic;
+
+    /// <summary>
+    /// The ONNX model of ML.NET's ApplyOnnxModel, from its estimator (<c>OnnxScoringEstimator</c>, a trivial estimator
+    /// holding its transformer) or its transformer (<c>OnnxTransformer</c>, whose non-public <c>Model</c> is an
+    /// <c>OnnxModel</c> keeping the model as ToByteArray(), ModelFile or, in ML.NET 6, a ModelStream).
+    /// </summary>
+    /// <exception cref="NotSupportedException">ML.NET's internals are not where this version expects them.</exception>
+    public static OnnxStep Onnx(object estimatorOrTransformer)
+    {
+        object transformer = estimatorOrTransformer;
+        if (transformer.GetType().FullName == "Microsoft.ML.Transforms.Onnx.OnnxScoringEstimator")
+            transformer = Member(transformer, "Transformer") ?? throw Changed("OnnxScoringEstimator no longer keeps its OnnxTransformer in a 'Transformer' field");
+        if (transformer.GetType().FullName != "Microsoft.ML.Transforms.Onnx.OnnxTransformer")
+            throw new ArgumentException($"{transformer.GetType().Name} is not ML.NET's OnnxTransformer.");
+        var model = Member(transformer, "Model") ?? throw Changed("OnnxTransformer no longer has a non-public 'Model'");
+        byte[] bytes;
+        if (model.GetType().GetMethod("ToByteArray", Any, Type.EmptyTypes) is { } toBytes && toBytes.ReturnType == typeof(byte[]))
+            bytes = (byte[])toBytes.Invoke(model, null)!;
+        else if (Member(model, "ModelFile") is string file && File.Exists(file))
+            bytes = File.ReadAllBytes(file);
+        else if (Member(model, "ModelStream") is FileStream { Name: var name } && File.Exists(name))
+            bytes = File.ReadAllBytes(name);
+        else if (Member(model, "ModelStream") is Stream { CanSeek: true } stream)
+        {
+            lock (stream)
+            {
+                long position = stream.Position;
+                using var copy = new MemoryStream();
+                stream.Position = 0;
+                stream.CopyTo(copy);
+                stream.Position = position;
+                bytes = copy.ToArray();
+            }
+        }
+        else throw Changed("OnnxModel has no ToByteArray(), ModelFile or seekable ModelStream");
+        var inputs = Member(transformer, "Inputs") as string[] ?? throw Changed("OnnxTransformer no longer has 'Inputs' (string[])");
+        var outputs = Member(transformer, "Outputs") as string[] ?? throw Changed("OnnxTransformer no longer has 'Outputs' (string[])");
+        return new OnnxStep(bytes, inputs, outputs);
+    }
+
+    /// <summary>A field or property of any visibility, declared on the type or a base type; null when absent.</summary>
+    private static object? Member(object target, string name)
+    {
+        for (var type = target.GetType(); type is not null; type = type.BaseType)
+        {
+            if (type.GetField(name, Any | BindingFlags.DeclaredOnly) is { } field) return field.GetValue(target);
+            if (type.GetProperty(name, Any | BindingFlags.DeclaredOnly) is { GetMethod: not null } property) return property.GetValue(target);
+        }
+        return null;
+    }
+
+    private static NotSupportedException Changed(string what) =>
+        new($"Reading the ONNX model of an ApplyOnnxModel step: {what} in this ML.NET version (read by reflection in ChainInspection). " +
+            "Explain the ONNX file directly with mlContext.Attribution().Explain(onnxModelPath) instead.");
 }

@@ -16,15 +16,24 @@ public sealed class ExplainingEstimator : IEstimator<TransformerChain<ITransform
     private readonly IEstimator<ITransformer> _inner;
     private readonly ExplainOptions _options;
     private readonly bool _baselineFromMeans;
+    private readonly ChainInspection.OnnxStep? _onnx;
 
     internal ExplainingEstimator(MLContext mlContext, IEstimator<ITransformer> inner, ExplainOptions options, bool baselineFromMeans)
     {
         _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
         _inner = inner ?? throw new ArgumentNullException(nameof(inner));
         _options = options.Clone();
-        _options.Validate(ModelKind.MLNet);
-        if (_options.Interactions && _options.Method is null && ChainInspection.Classify(inner) is var kind
-            && kind is ChainInspection.TrainerKind.NotTrees or ChainInspection.TrainerKind.Onnx)
+        var trainer = ChainInspection.Classify(inner);
+        if (trainer == ChainInspection.TrainerKind.Onnx)
+        {
+            // ApplyOnnxModel: the ONNX graph is explained with gradients, on the column ML.NET feeds to its first input.
+            _onnx = ChainInspection.Onnx(ChainInspection.LastEstimator(inner));
+            if (_options.InputColumnName == new ExplainOptions().InputColumnName && _onnx.Inputs.Length > 0) _options.InputColumnName = _onnx.Inputs[0];
+            if (_options.OnnxOutputName is null && _onnx.Outputs.Length > 0) _options.OnnxOutputName = _onnx.Outputs[0];
+        }
+        _options.Validate(_onnx is null ? ModelKind.MLNet : ModelKind.Onnx);
+        if (_options.Interactions && _options.Method is null
+            && trainer is ChainInspection.TrainerKind.NotTrees or ChainInspection.TrainerKind.Onnx)
             throw new ArgumentException($"ExplainOptions.Interactions needs TreeSHAP, but the chain ends in {ChainInspection.LastEstimator(inner).GetType().Name}, " +
                 "which trains no tree ensemble; use a FastTree / FastForest / LightGBM trainer or unset Interactions.");
         _baselineFromMeans = baselineFromMeans;
@@ -42,12 +51,12 @@ public sealed class ExplainingEstimator : IEstimator<TransformerChain<ITransform
         var fitted = _inner.Fit(input);
         var predictor = Predictor(fitted);
         var options = _options.Clone();
-        var model = ExplainedModel.MLNet(predictor);
+        var model = _onnx is not null ? ExplainedModel.Onnx(_onnx.ModelBytes) : ExplainedModel.MLNet(predictor);
         if (model.FeatureColumnName is { } feature && options.InputColumnName == new ExplainOptions().InputColumnName) options.InputColumnName = feature;
         if (options.Method is null)
         {
             (options.Method, options.MethodReason) = model.ChooseMethod(options.Output);
-            options.Validate(ModelKind.MLNet);
+            options.Validate(model.Kind);
         }
         var scored = fitted.Transform(input);
         var column = scored.Schema.GetColumnOrNull(options.InputColumnName)

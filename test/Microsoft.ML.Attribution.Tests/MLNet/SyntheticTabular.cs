@@ -21,6 +21,12 @@ internal static class SyntheticTabular
         public float Label { get; set; }
 
         public bool Positive { get; set; }
+
+        /// <summary>A relevance grade 0..4 from the label, for ranking.</summary>
+        public float Grade { get; set; }
+
+        /// <summary>A query id (ten rows each), for ranking.</summary>
+        public string Query { get; set; } = "";
     }
 
     public static readonly string[] SourceNames = ["A", "B", "C", "D", "Noise"];
@@ -42,6 +48,8 @@ internal static class SyntheticTabular
             };
             row.Label = 4 * row.A + 2 * row.B * row.C + (row.D == "x" ? 1.5f : 0f);
             row.Positive = row.Label > 0.5f;
+            row.Grade = Math.Clamp(MathF.Round(row.Label + 2), 0, 4);
+            row.Query = $"q{i / 10}";
             rows[i] = row;
         }
         return rows;
