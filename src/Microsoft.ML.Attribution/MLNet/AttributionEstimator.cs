@@ -69,7 +69,7 @@ public sealed class AttributionEstimator : IEstimator<AttributionTransformer>
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Column '{_options.InputColumnName}' has type {input.ItemType} ({input.Kind}), expected known-size Vector<Single>" +
                 (_options.Layer is null ? "." : " (or Vector<Int64> of token ids for layer methods)."));
         columns[_options.OutputColumnName] = SchemaShapeColumns.Create(_options.OutputColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single);
-        var perRank = _options.TopK > 1 ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.Scalar;
+        var perRank = _options.TopK > 1 || _options.AllOutputs ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.Scalar;
         columns[_options.TargetOutputColumnName] = SchemaShapeColumns.Create(_options.TargetOutputColumnName, perRank, NumberDataViewType.Int32);
         if (_options.HasDelta)
             columns[_options.DeltaColumnName] = SchemaShapeColumns.Create(_options.DeltaColumnName, perRank, NumberDataViewType.Single);

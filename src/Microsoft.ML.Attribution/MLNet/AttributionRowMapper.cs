@@ -129,7 +129,7 @@ internal sealed class AttributionRowMapper : IRowToRowMapper
             int sourceCount = _mapper.InputSchema.Count;
             if (column.Index < sourceCount) return _input.GetGetter<TValue>(_mapper.InputSchema[column.Index]);
             var kind = _mapper._transformer.ExtraColumns[column.Index - sourceCount];
-            int k = _mapper._transformer.Options.TopK;
+            int k = _mapper._transformer.Ranks;
             Delegate getter = kind switch
             {
                 ExtraColumn.Attributions => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) => Write(Current().Attributions.Data, ref dst)),

@@ -112,7 +112,7 @@ public sealed class AttributionTransformer : ITransformer
         }
         string method = $"{Options.Method}{(Options.MethodReason is { } why ? $": {why}" : "")}";
         annotations.Add<ReadOnlyMemory<char>>(MethodAnnotation, TextDataViewType.Instance, (ref ReadOnlyMemory<char> dst) => dst = method.AsMemory());
-        int k = Options.TopK;
+        int k = Ranks = Options.AllOutputs ? OutputCount(input, features) : Options.TopK;
         if (k == 1)
         {
             builder.AddColumn(Options.OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, dimensions), annotations.ToAnnotations());
@@ -150,6 +150,19 @@ public sealed class AttributionTransformer : ITransformer
         annotations.Add("SlotNames", new VectorDataViewType(TextDataViewType.Instance, names.Length),
             (ref VBuffer<ReadOnlyMemory<char>> dst) => new VBuffer<ReadOnlyMemory<char>>(names.Length, names).CopyTo(ref dst));
         builder.AddColumn(Options.InteractionsColumnName, new VectorDataViewType(NumberDataViewType.Single, p, p), annotations.ToAnnotations());
+    }
+
+    /// <summary>Explanations per row: <see cref="ExplainOptions.TopK"/>, or the model's output count with <see cref="ExplainOptions.AllOutputs"/>.</summary>
+    internal int Ranks { get; private set; } = 1;
+
+    /// <summary>The explained model's outputs per row (classes of a multi-class model).</summary>
+    private int OutputCount(DataViewSchema input, int features)
+    {
+        if (Model.Trees is { } trees) return trees.OutputCount;
+        var oracle = Model.Oracle(Options, input, Log);
+        if (oracle is Oracles.MLNetForwardOracle mlnet) return mlnet.OutputCount;
+        var row = Options.Background is { Length: > 0 } background ? background[0] : new float[features];
+        return oracle.Forward(ReshapeForModel(oracle, new NdArray<float>((float[])row.Clone(), 1, features))).RowSize;
     }
 
     /// <summary>The annotation on the attribution column naming the method and why it was chosen.</summary>
@@ -200,12 +213,16 @@ public sealed class AttributionTransformer : ITransformer
     /// </summary>
     private AttributionResult ExplainTopK(Oracles.IForwardOracle oracle, NdArray<float> rows)
     {
-        int n = rows.Rows, k = Options.TopK;
-        var outputs = oracle.Forward(ReshapeForModel(oracle, rows));
-        if (outputs.RowSize < k)
-            throw new ArgumentException($"ExplainOptions.TopK is {k}, but the model has {outputs.RowSize} output(s) per row.");
+        int n = rows.Rows, k = Ranks;
         var ranked = new int[n][];
-        for (int r = 0; r < n; r++)
+        if (Options.AllOutputs)
+        {
+            for (int r = 0; r < n; r++) ranked[r] = Enumerable.Range(0, k).ToArray();
+        }
+        var outputs = Options.AllOutputs ? null : oracle.Forward(ReshapeForModel(oracle, rows));
+        if (outputs is not null && outputs.RowSize < k)
+            throw new ArgumentException($"ExplainOptions.TopK is {k}, but the model has {outputs.RowSize} output(s) per row.");
+        for (int r = 0; outputs is not null && r < n; r++)
         {
             var row = outputs.Row(r).ToArray();
             ranked[r] = Enumerable.Range(0, row.Length).OrderByDescending(j => row[j]).Take(k).ToArray();
@@ -246,7 +263,7 @@ public sealed class AttributionTransformer : ITransformer
             return ExplainLayer(new MethodInputs { LayerModel = _ => Model.LayerOracle(Options, Log), Rows = rows,
                 Baselines = Options.Baseline is null ? null : new NdArray<float>(Options.Baseline, 1, Options.Baseline.Length), Target = target }, rows.Rows, rows.RowSize);
         var oracle = Model.Oracle(Options, sourceSchema, Log);
-        return Options.TopK > 1 ? ExplainTopK(oracle, rows) : Run(oracle, rows, target);
+        return Ranks > 1 ? ExplainTopK(oracle, rows) : Run(oracle, rows, target);
     }
 
     /// <summary>One registry call on a block; attributions [n, W] (W = groups or slots) and base values where the method has them.</summary>

@@ -82,6 +82,14 @@ public sealed class ExplainOptions
     /// </summary>
     public int TopK { get; set; } = 1;
 
+    /// <summary>
+    /// Explain every output (every class of a multi-class model, LightGBM or one-versus-all FastTree …) of every row: the
+    /// attribution column is then <c>Vector&lt;Single, K, W&gt;</c> (K outputs in class order, W groups or slots; row c is
+    /// class c), the target column <c>Vector&lt;Int32, K&gt;</c> = 0..K−1, the base value and delta columns K values each. A
+    /// model with one output keeps the one-output columns.
+    /// </summary>
+    public bool AllOutputs { get; set; }
+
     /// <summary>Which output of a binary ML.NET model to explain (default the score).</summary>
     public ExplainedOutput Output { get; set; } = ExplainedOutput.Score;
 
@@ -183,6 +191,9 @@ public sealed class ExplainOptions
             throw new ArgumentException("Give ExplainOptions.Target or ExplainOptions.TargetColumnName, not both.");
         if (MethodOptions is not null && Method is null)
             throw new ArgumentException($"ExplainOptions.MethodOptions is a {MethodOptions.GetType().Name}; set ExplainOptions.Method to the method it belongs to.");
+        if (AllOutputs && (TopK > 1 || Target is not null || TargetColumnName is not null || Layer is not null || Interactions))
+            throw new ArgumentException("ExplainOptions.AllOutputs explains every output of every row; it cannot be combined with TopK > 1, Target, " +
+                "TargetColumnName, Layer or Interactions.");
         if (Interactions)
         {
             if (model == ModelKind.Onnx)

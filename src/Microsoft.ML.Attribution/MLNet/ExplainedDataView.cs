@@ -214,7 +214,7 @@ internal sealed class ExplainedDataView : IDataView
             if (!_active[column.Index]) throw new InvalidOperationException($"Column '{column.Name}' was not requested from this cursor.");
             if (column.Index < _sourceCount) return _main.GetGetter<TValue>(_view._source.Schema[column.Index]);
             var kind = _view._transformer.ExtraColumns[column.Index - _sourceCount];
-            int k = _view._transformer.Options.TopK;
+            int k = _view._transformer.Ranks;
             Delegate getter = kind switch
             {
                 ExtraColumn.Attributions => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>

@@ -103,8 +103,8 @@ internal static class GlobalImportance
     {
         if (permutationCount < 1) throw new ArgumentOutOfRangeException(nameof(permutationCount), permutationCount, "permutationCount must be at least 1.");
         var options = explainer.Options;
-        if (options.TopK > 1 || options.Layer is not null)
-            throw new ArgumentException("GlobalImportance needs one attribution vector per row over the feature vector: the explanation step must have TopK = 1 and no Layer.");
+        if (options.TopK > 1 || options.AllOutputs || options.Layer is not null)
+            throw new ArgumentException("GlobalImportance needs one attribution vector per row over the feature vector: the explanation step must have TopK = 1, no AllOutputs and no Layer.");
         var scored = mlContext.Data.Cache(head.Transform(data));
         var explained = explainer.Transform(scored);
         var attributionColumn = explained.Schema[options.OutputColumnName];
