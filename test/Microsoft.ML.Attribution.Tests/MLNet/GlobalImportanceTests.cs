@@ -73,6 +73,28 @@ public sealed class GlobalImportanceTests
     }
 
     [TestMethod]
+    public void GlobalImportance_OnMulticlassAndOnnxChains_UsesTheirMetrics()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = WineData.Load(ml);
+        var multiclass = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.MulticlassClassification.Trainers.LightGbm(numberOfIterations: 20)).Explain(ml).Fit(data);
+        var report = ml.Attribution().GlobalImportance(multiclass, data);
+        Assert.AreEqual("multiclass", report.Task);
+        CollectionAssert.AreEqual(new[] { "MacroAccuracy", "LogLoss" }, report.PermutationMetrics.ToArray());
+        Assert.HasCount(13, report.Columns);
+        Assert.IsGreaterThan(0, report.Columns[0].PermutationImportance["LogLoss"], $"permuting the top column ({report.Columns[0].Name}) costs log-loss");
+
+        var onnx = ml.Transforms.CopyColumns("input", "Features")
+            .Append(ml.Transforms.ApplyOnnxModel("output", "input", WineData.MlpPath)).Explain(ml).Fit(data);
+        var onnxReport = ml.Attribution().GlobalImportance(onnx, data);
+        Assert.AreEqual("onnx", onnxReport.Task);
+        StringAssert.StartsWith(onnxReport.Method, "integrated-gradients");
+        Assert.IsTrue(onnxReport.Columns.All(c => c.PermutationImportance["MeanAbsoluteScoreChange"] >= 0));
+        Assert.IsGreaterThan(0, onnxReport.Columns.Max(c => c.PermutationImportance["MeanAbsoluteScoreChange"]));
+    }
+
+    [TestMethod]
     public void GlobalImportance_OnAdultFastTree_GivesTheFourteenSourceColumns()
     {
         var path = Support.SharedData.Require("datasets/adult.tiny.with-schema.txt");
