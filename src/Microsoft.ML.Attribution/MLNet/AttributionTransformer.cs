@@ -214,6 +214,7 @@ public sealed class AttributionTransformer : ITransformer
     private AttributionResult ExplainTopK(Oracles.IForwardOracle oracle, NdArray<float> rows)
     {
         int n = rows.Rows, k = Ranks;
+        if (Options.AllOutputs && Options.Method == ExplainOptions.TreeShapMethod && Model.Trees is { } trees) return AllTreeOutputs(trees, oracle, rows);
         var ranked = new int[n][];
         if (Options.AllOutputs)
         {
@@ -244,6 +245,31 @@ public sealed class AttributionTransformer : ITransformer
             }
         }
         return new AttributionResult(attributions!, targets, deltas, baseValues);
+    }
+
+    /// <summary>
+    /// Every output of a tree ensemble from one TreeSHAP pass (it computes all outputs at once): the same explainer,
+    /// players and background as <see cref="Run"/>, so each class's values equal explaining that class alone.
+    /// </summary>
+    private AttributionResult AllTreeOutputs(Tabular.TreeEnsemble trees, Oracles.IForwardOracle oracle, NdArray<float> rows)
+    {
+        int n = rows.Rows, f = rows.RowSize, k = trees.OutputCount;
+        var algorithm = ((TreeShapOptions)Options.EffectiveMethodOptions).Algorithm;
+        var background = BackgroundRows(oracle);
+        if (background is null && algorithm != Tabular.TreeShapAlgorithm.PathDependent)
+            throw new ArgumentException("Interventional TreeSHAP needs background rows (ExplainOptions.Background).");
+        int[]? groupOfSlot = Grouped ? _groupMask.Value!.Data.Select(g => checked((int)g)).ToArray() : null;
+        var explained = TreeShapRun.For(trees, background, algorithm, f, groupOfSlot).Explain(rows);
+        var targets = new int[n * k];
+        var baseValues = new float[n * k];
+        for (int r = 0; r < n; r++)
+            for (int c = 0; c < k; c++)
+            {
+                targets[r * k + c] = c;
+                baseValues[r * k + c] = (float)explained.ExpectedValues[c];
+            }
+        // [n, outputs, players] is already rank-major within a row.
+        return new AttributionResult(explained.Values.Reshape(n, k * explained.Values.Shape[2]), targets, BaseValues: baseValues);
     }
 
     /// <summary>Image (and other tensor) models take rows shaped [C, H, W]; ML.NET carries them as flat vectors of the same size.</summary>

@@ -34,6 +34,12 @@ public sealed class AllOutputsTests
                 Assert.AreEqual(raw[c], total, 1e-4 * Math.Max(1, Math.Abs(raw[c])), $"row {r}, class {c}");
             }
         }
+        // Class 1 of AllOutputs equals explaining class 1 alone (same model, background and groups).
+        var single = explainer.Options.Clone();
+        single.AllOutputs = false;
+        single.Target = 1;
+        var alone = new AttributionTransformer(explainer.Model, single, null).Transform(model.First().Transform(data)).GetColumn<float[]>("Attributions").ToArray();
+        for (int r = 0; r < alone.Length; r++) Support.AssertArrays.Close(alone[r], attributions[r].Skip(w).Take(w).ToArray(), 1e-6, $"row {r}, class 1");
         // The per-class rows are different explanations, not one copied K times.
         Assert.IsTrue(attributions.Any(a => !a.Take(w).SequenceEqual(a.Skip(w).Take(w))));
     }
