@@ -69,12 +69,14 @@ public sealed class AttributionEstimator : IEstimator<AttributionTransformer>
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Column '{_options.InputColumnName}' has type {input.ItemType} ({input.Kind}), expected known-size Vector<Single>" +
                 (_options.Layer is null ? "." : " (or Vector<Int64> of token ids for layer methods)."));
         columns[_options.OutputColumnName] = SchemaShapeColumns.Create(_options.OutputColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single);
-        var perRank = _options.TopK > 1 ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.Scalar;
+        var perRank = _options.TopK > 1 || _options.AllOutputs ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.Scalar;
         columns[_options.TargetOutputColumnName] = SchemaShapeColumns.Create(_options.TargetOutputColumnName, perRank, NumberDataViewType.Int32);
         if (_options.HasDelta)
             columns[_options.DeltaColumnName] = SchemaShapeColumns.Create(_options.DeltaColumnName, perRank, NumberDataViewType.Single);
         if (_options.HasBaseValue)
             columns[_options.BaseValueColumnName] = SchemaShapeColumns.Create(_options.BaseValueColumnName, perRank, NumberDataViewType.Single);
+        if (_options.Interactions)
+            columns[_options.InteractionsColumnName] = SchemaShapeColumns.Create(_options.InteractionsColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single);
         if (_options.TargetColumnName is { } target && !columns.ContainsKey(target))
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"ExplainOptions.TargetColumnName: column '{target}' not found.");
         return new SchemaShape(columns.Values);

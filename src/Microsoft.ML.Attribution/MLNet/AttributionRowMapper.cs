@@ -129,7 +129,7 @@ internal sealed class AttributionRowMapper : IRowToRowMapper
             int sourceCount = _mapper.InputSchema.Count;
             if (column.Index < sourceCount) return _input.GetGetter<TValue>(_mapper.InputSchema[column.Index]);
             var kind = _mapper._transformer.ExtraColumns[column.Index - sourceCount];
-            int k = _mapper._transformer.Options.TopK;
+            int k = _mapper._transformer.Ranks;
             Delegate getter = kind switch
             {
                 ExtraColumn.Attributions => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) => Write(Current().Attributions.Data, ref dst)),
@@ -137,6 +137,7 @@ internal sealed class AttributionRowMapper : IRowToRowMapper
                 ExtraColumn.Target => (ValueGetter<int>)((ref int dst) => dst = Current().Targets[0]),
                 ExtraColumn.Delta when k > 1 => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) => Write(Current().ConvergenceDelta!, ref dst)),
                 ExtraColumn.Delta => (ValueGetter<float>)((ref float dst) => dst = Current().ConvergenceDelta![0]),
+                ExtraColumn.Interactions => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) => Write(Current().Interactions!.Data, ref dst)),
                 _ when k > 1 => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) => Write(Current().BaseValues!, ref dst)),
                 _ => (ValueGetter<float>)((ref float dst) => dst = Current().BaseValues![0]),
             };

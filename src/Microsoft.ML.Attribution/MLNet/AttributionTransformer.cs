@@ -112,13 +112,14 @@ public sealed class AttributionTransformer : ITransformer
         }
         string method = $"{Options.Method}{(Options.MethodReason is { } why ? $": {why}" : "")}";
         annotations.Add<ReadOnlyMemory<char>>(MethodAnnotation, TextDataViewType.Instance, (ref ReadOnlyMemory<char> dst) => dst = method.AsMemory());
-        int k = Options.TopK;
+        int k = Ranks = Options.AllOutputs ? OutputCount(input, features) : Options.TopK;
         if (k == 1)
         {
             builder.AddColumn(Options.OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, dimensions), annotations.ToAnnotations());
             builder.AddColumn(Options.TargetOutputColumnName, NumberDataViewType.Int32);
             if (Options.HasDelta) builder.AddColumn(Options.DeltaColumnName, NumberDataViewType.Single);
             if (Options.HasBaseValue) builder.AddColumn(Options.BaseValueColumnName, NumberDataViewType.Single);
+            if (Options.Interactions) AddInteractionsColumn(builder, column, features);
         }
         else
         {
@@ -128,6 +129,40 @@ public sealed class AttributionTransformer : ITransformer
             if (Options.HasBaseValue) builder.AddColumn(Options.BaseValueColumnName, new VectorDataViewType(NumberDataViewType.Single, k));
         }
         return builder.ToSchema();
+    }
+
+    /// <summary>The P×P interaction column, its slot names "a × b" over the players (feature groups, or slots).</summary>
+    private void AddInteractionsColumn(DataViewSchema.Builder builder, DataViewSchema.Column input, int features)
+    {
+        string[] players;
+        if (Grouped) players = Options.FeatureGroups!.Select(g => g.Name).ToArray();
+        else if (input.Annotations.Schema.GetColumnOrNull("SlotNames") is { Type: VectorDataViewType { Size: var size } } && size == features)
+        {
+            VBuffer<ReadOnlyMemory<char>> slotNames = default;
+            input.GetSlotNames(ref slotNames);
+            players = slotNames.DenseValues().Select((m, j) => m.Length > 0 ? m.ToString() : $"slot {j}").ToArray();
+        }
+        else players = Enumerable.Range(0, features).Select(j => $"slot {j}").ToArray();
+        int p = players.Length;
+        var names = new ReadOnlyMemory<char>[p * p];
+        for (int i = 0; i < p; i++) for (int j = 0; j < p; j++) names[i * p + j] = $"{players[i]} × {players[j]}".AsMemory();
+        var annotations = new DataViewSchema.Annotations.Builder();
+        annotations.Add("SlotNames", new VectorDataViewType(TextDataViewType.Instance, names.Length),
+            (ref VBuffer<ReadOnlyMemory<char>> dst) => new VBuffer<ReadOnlyMemory<char>>(names.Length, names).CopyTo(ref dst));
+        builder.AddColumn(Options.InteractionsColumnName, new VectorDataViewType(NumberDataViewType.Single, p, p), annotations.ToAnnotations());
+    }
+
+    /// <summary>Explanations per row: <see cref="ExplainOptions.TopK"/>, or the model's output count with <see cref="ExplainOptions.AllOutputs"/>.</summary>
+    internal int Ranks { get; private set; } = 1;
+
+    /// <summary>The explained model's outputs per row (classes of a multi-class model).</summary>
+    private int OutputCount(DataViewSchema input, int features)
+    {
+        if (Model.Trees is { } trees) return trees.OutputCount;
+        var oracle = Model.Oracle(Options, input, Log);
+        if (oracle is Oracles.MLNetForwardOracle mlnet) return mlnet.OutputCount;
+        var row = Options.Background is { Length: > 0 } background ? background[0] : new float[features];
+        return oracle.Forward(ReshapeForModel(oracle, new NdArray<float>((float[])row.Clone(), 1, features))).RowSize;
     }
 
     /// <summary>The annotation on the attribution column naming the method and why it was chosen.</summary>
@@ -142,6 +177,7 @@ public sealed class AttributionTransformer : ITransformer
         ExtraColumn.Attributions, ExtraColumn.Target,
         .. Options.HasDelta ? [ExtraColumn.Delta] : Array.Empty<ExtraColumn>(),
         .. Options.HasBaseValue ? [ExtraColumn.BaseValue] : Array.Empty<ExtraColumn>(),
+        .. Options.Interactions ? [ExtraColumn.Interactions] : Array.Empty<ExtraColumn>(),
     ];
 
     /// <summary>Explains one block of token ids [n, L] with a layer method (one value per token).</summary>
@@ -177,12 +213,17 @@ public sealed class AttributionTransformer : ITransformer
     /// </summary>
     private AttributionResult ExplainTopK(Oracles.IForwardOracle oracle, NdArray<float> rows)
     {
-        int n = rows.Rows, k = Options.TopK;
-        var outputs = oracle.Forward(ReshapeForModel(oracle, rows));
-        if (outputs.RowSize < k)
-            throw new ArgumentException($"ExplainOptions.TopK is {k}, but the model has {outputs.RowSize} output(s) per row.");
+        int n = rows.Rows, k = Ranks;
+        if (Options.AllOutputs && Options.Method == ExplainOptions.TreeShapMethod && Model.Trees is { } trees) return AllTreeOutputs(trees, oracle, rows);
         var ranked = new int[n][];
-        for (int r = 0; r < n; r++)
+        if (Options.AllOutputs)
+        {
+            for (int r = 0; r < n; r++) ranked[r] = Enumerable.Range(0, k).ToArray();
+        }
+        var outputs = Options.AllOutputs ? null : oracle.Forward(ReshapeForModel(oracle, rows));
+        if (outputs is not null && outputs.RowSize < k)
+            throw new ArgumentException($"ExplainOptions.TopK is {k}, but the model has {outputs.RowSize} output(s) per row.");
+        for (int r = 0; outputs is not null && r < n; r++)
         {
             var row = outputs.Row(r).ToArray();
             ranked[r] = Enumerable.Range(0, row.Length).OrderByDescending(j => row[j]).Take(k).ToArray();
@@ -206,6 +247,31 @@ public sealed class AttributionTransformer : ITransformer
         return new AttributionResult(attributions!, targets, deltas, baseValues);
     }
 
+    /// <summary>
+    /// Every output of a tree ensemble from one TreeSHAP pass (it computes all outputs at once): the same explainer,
+    /// players and background as <see cref="Run"/>, so each class's values equal explaining that class alone.
+    /// </summary>
+    private AttributionResult AllTreeOutputs(Tabular.TreeEnsemble trees, Oracles.IForwardOracle oracle, NdArray<float> rows)
+    {
+        int n = rows.Rows, f = rows.RowSize, k = trees.OutputCount;
+        var algorithm = ((TreeShapOptions)Options.EffectiveMethodOptions).Algorithm;
+        var background = BackgroundRows(oracle);
+        if (background is null && algorithm != Tabular.TreeShapAlgorithm.PathDependent)
+            throw new ArgumentException("Interventional TreeSHAP needs background rows (ExplainOptions.Background).");
+        int[]? groupOfSlot = Grouped ? _groupMask.Value!.Data.Select(g => checked((int)g)).ToArray() : null;
+        var explained = TreeShapRun.For(trees, background, algorithm, f, groupOfSlot).Explain(rows);
+        var targets = new int[n * k];
+        var baseValues = new float[n * k];
+        for (int r = 0; r < n; r++)
+            for (int c = 0; c < k; c++)
+            {
+                targets[r * k + c] = c;
+                baseValues[r * k + c] = (float)explained.ExpectedValues[c];
+            }
+        // [n, outputs, players] is already rank-major within a row.
+        return new AttributionResult(explained.Values.Reshape(n, k * explained.Values.Shape[2]), targets, BaseValues: baseValues);
+    }
+
     /// <summary>Image (and other tensor) models take rows shaped [C, H, W]; ML.NET carries them as flat vectors of the same size.</summary>
     private static NdArray<float> ReshapeForModel(Oracles.IForwardOracle oracle, NdArray<float> rows) =>
         oracle is Oracles.OnnxGradientOracle { RowShape: { } shape } && shape.Length > 1 && NdArray<float>.ShapeSize(shape) == rows.RowSize
@@ -223,7 +289,7 @@ public sealed class AttributionTransformer : ITransformer
             return ExplainLayer(new MethodInputs { LayerModel = _ => Model.LayerOracle(Options, Log), Rows = rows,
                 Baselines = Options.Baseline is null ? null : new NdArray<float>(Options.Baseline, 1, Options.Baseline.Length), Target = target }, rows.Rows, rows.RowSize);
         var oracle = Model.Oracle(Options, sourceSchema, Log);
-        return Options.TopK > 1 ? ExplainTopK(oracle, rows) : Run(oracle, rows, target);
+        return Ranks > 1 ? ExplainTopK(oracle, rows) : Run(oracle, rows, target);
     }
 
     /// <summary>One registry call on a block; attributions [n, W] (W = groups or slots) and base values where the method has them.</summary>
@@ -253,7 +319,26 @@ public sealed class AttributionTransformer : ITransformer
             var expected = ExpectedOutputs(oracle);
             baseValues = result.Targets.Select(t => expected[t]).ToArray();
         }
-        return result with { Attributions = attributions, BaseValues = baseValues };
+        return result with { Attributions = attributions, BaseValues = baseValues, Interactions = Options.Interactions ? Interactions(inputs, result.Targets) : null };
+    }
+
+    /// <summary>
+    /// Exact path-dependent TreeSHAP interaction values of the explained output of every row, [n, P·P], over the same
+    /// players and background as the main values (so the same cached explainer, and rows of each matrix summing to them).
+    /// </summary>
+    private NdArray<float> Interactions(MethodInputs inputs, int[] targets)
+    {
+        var trees = Model.Trees ?? throw new InvalidOperationException(
+            $"ExplainOptions.Interactions needs TreeSHAP of a tree ensemble, but {Model.Predictor?.GetType().Name ?? "the model"} exposes no trees.");
+        var rows = inputs.Rows!.Rank == 2 ? inputs.Rows : inputs.Rows.Reshape(inputs.Rows.Rows, inputs.Rows.RowSize);
+        int n = rows.Rows, f = rows.RowSize;
+        int[]? groupOfSlot = inputs.FeatureMask?.Data.Select(g => checked((int)g)).ToArray();
+        var explainer = TreeShapRun.For(trees, inputs.Background, Tabular.TreeShapAlgorithm.PathDependent, f, groupOfSlot);
+        var all = explainer.ExplainInteractions(rows);
+        int k = explainer.OutputCount, square = explainer.PlayerCount * explainer.PlayerCount;
+        var result = new NdArray<float>(n, square);
+        for (int r = 0; r < n; r++) all.Values.Data.AsSpan((r * k + targets[r]) * square, square).CopyTo(result.Row(r));
+        return result;
     }
 
     private NdArray<float>? Baseline(int features)
@@ -320,4 +405,5 @@ internal enum ExtraColumn
     Target,
     Delta,
     BaseValue,
+    Interactions,
 }

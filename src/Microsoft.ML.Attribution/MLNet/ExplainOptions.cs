@@ -82,6 +82,14 @@ public sealed class ExplainOptions
     /// </summary>
     public int TopK { get; set; } = 1;
 
+    /// <summary>
+    /// Explain every output (every class of a multi-class model, LightGBM or one-versus-all FastTree …) of every row: the
+    /// attribution column is then <c>Vector&lt;Single, K, W&gt;</c> (K outputs in class order, W groups or slots; row c is
+    /// class c), the target column <c>Vector&lt;Int32, K&gt;</c> = 0..K−1, the base value and delta columns K values each. A
+    /// model with one output keeps the one-output columns.
+    /// </summary>
+    public bool AllOutputs { get; set; }
+
     /// <summary>Which output of a binary ML.NET model to explain (default the score).</summary>
     public ExplainedOutput Output { get; set; } = ExplainedOutput.Score;
 
@@ -106,6 +114,16 @@ public sealed class ExplainOptions
     /// column with slot names); can be given explicitly.
     /// </summary>
     public List<FeatureGroup>? FeatureGroups { get; set; }
+
+    /// <summary>
+    /// Also append exact TreeSHAP interaction values (Lundberg et al. 2020) as <see cref="InteractionsColumnName"/>, a
+    /// <c>Vector&lt;Single, P, P&gt;</c> per row (P = feature groups, or slots with <see cref="SlotAttributions"/>) with slot
+    /// names "a × b"; row i of a row's matrix sums to its attribution i. Tree models only (path-dependent TreeSHAP).
+    /// </summary>
+    public bool Interactions { get; set; }
+
+    /// <summary>The interaction column appended when <see cref="Interactions"/> is set. Default "Interactions".</summary>
+    public string InteractionsColumnName { get; set; } = "Interactions";
 
     /// <summary>Keep one attribution per feature-vector slot instead of one per feature group.</summary>
     public bool SlotAttributions { get; set; }
@@ -173,6 +191,21 @@ public sealed class ExplainOptions
             throw new ArgumentException("Give ExplainOptions.Target or ExplainOptions.TargetColumnName, not both.");
         if (MethodOptions is not null && Method is null)
             throw new ArgumentException($"ExplainOptions.MethodOptions is a {MethodOptions.GetType().Name}; set ExplainOptions.Method to the method it belongs to.");
+        if (AllOutputs && (TopK > 1 || Target is not null || TargetColumnName is not null || Layer is not null || Interactions))
+            throw new ArgumentException("ExplainOptions.AllOutputs explains every output of every row; it cannot be combined with TopK > 1, Target, " +
+                "TargetColumnName, Layer or Interactions.");
+        if (Interactions)
+        {
+            if (model == ModelKind.Onnx)
+                throw new ArgumentException("ExplainOptions.Interactions needs TreeSHAP on an ML.NET tree ensemble; an ONNX model has no trees. Unset Interactions.");
+            if (TopK > 1 || Layer is not null)
+                throw new ArgumentException("ExplainOptions.Interactions explains one output per row; it cannot be combined with TopK > 1 or Layer.");
+            if (Output == ExplainedOutput.Probability)
+                throw new ArgumentException("ExplainOptions.Interactions explains the raw score of trees (TreeSHAP); it cannot be combined with Output = Probability.");
+            if (Method is not null && Method != TreeShapMethod)
+                throw new ArgumentException($"ExplainOptions.Interactions needs method '{TreeShapMethod}' (exact interaction values of tree models), " +
+                    $"but ExplainOptions.Method is '{Method}'. Unset Interactions, or use a FastTree / FastForest / LightGBM trainer with Method unset or '{TreeShapMethod}'.");
+        }
         if (Method is null) return;
         AttributionMethod method;
         try { method = MethodRegistry.Get(Method); }
@@ -197,9 +230,15 @@ public sealed class ExplainOptions
         if (Output == ExplainedOutput.Probability && (method.Has(MethodCapabilities.ExactForTrees) || method.Has(MethodCapabilities.ExactForLinear)))
             throw new ArgumentException($"ExplainOptions.Output is Probability, but '{Method}' explains the raw score (the calibrator is not additive); " +
                 "use kernel-shap or shapley-value-sampling, or leave Method unset.");
+        if (Interactions && EffectiveMethodOptions is TreeShapOptions { Algorithm: Tabular.TreeShapAlgorithm.Interventional })
+            throw new ArgumentException("ExplainOptions.Interactions: interaction values are exact for path-dependent TreeSHAP only; " +
+                "set TreeShapOptions.Algorithm to PathDependent or unset Interactions.");
         if (TopK > 1 && (Target is not null || TargetColumnName is not null || layer))
             throw new ArgumentException("ExplainOptions.TopK explains the k highest outputs of each row; it cannot be combined with Target, TargetColumnName or Layer.");
     }
+
+    /// <summary>The registry name of TreeSHAP, the one method with interaction values.</summary>
+    internal const string TreeShapMethod = "tree-shap";
 
     private static string Names(Func<AttributionMethod, bool> filter) => string.Join(", ", MethodRegistry.All.Where(filter).Select(m => m.Name));
 

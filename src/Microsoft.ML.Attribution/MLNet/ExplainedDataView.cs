@@ -97,6 +97,7 @@ internal sealed class ExplainedDataView : IDataView
         private int[] _targets = [];
         private float[]? _deltas;
         private float[]? _baseValues;
+        private float[]? _interactions;
         private int _width;
         private long _blockStart;
         private int _blockCount;
@@ -202,6 +203,7 @@ internal sealed class ExplainedDataView : IDataView
             _targets = result.Targets;
             _deltas = result.ConvergenceDelta;
             _baseValues = result.BaseValues;
+            _interactions = result.Interactions?.Data;
             _width = result.Attributions.RowSize;
             _blockStart = start;
             _blockCount = count;
@@ -212,7 +214,7 @@ internal sealed class ExplainedDataView : IDataView
             if (!_active[column.Index]) throw new InvalidOperationException($"Column '{column.Name}' was not requested from this cursor.");
             if (column.Index < _sourceCount) return _main.GetGetter<TValue>(_view._source.Schema[column.Index]);
             var kind = _view._transformer.ExtraColumns[column.Index - _sourceCount];
-            int k = _view._transformer.Options.TopK;
+            int k = _view._transformer.Ranks;
             Delegate getter = kind switch
             {
                 ExtraColumn.Attributions => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
@@ -225,6 +227,13 @@ internal sealed class ExplainedDataView : IDataView
                 ExtraColumn.Target => (ValueGetter<int>)((ref int dst) => dst = _targets[_sourceRow - _blockStart]),
                 ExtraColumn.Delta when k > 1 => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) => Copy(_deltas!, k, ref dst)),
                 ExtraColumn.Delta => (ValueGetter<float>)((ref float dst) => dst = _deltas![_sourceRow - _blockStart]),
+                ExtraColumn.Interactions => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
+                {
+                    int square = _interactions!.Length / _blockCount;
+                    var editor = VBufferEditor.Create(ref dst, square);
+                    _interactions.AsSpan((int)(_sourceRow - _blockStart) * square, square).CopyTo(editor.Values);
+                    dst = editor.Commit();
+                }),
                 _ when k > 1 => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) => Copy(_baseValues!, k, ref dst)),
                 _ => (ValueGetter<float>)((ref float dst) => dst = _baseValues![_sourceRow - _blockStart]),
             };

@@ -16,13 +16,26 @@ public sealed class ExplainingEstimator : IEstimator<TransformerChain<ITransform
     private readonly IEstimator<ITransformer> _inner;
     private readonly ExplainOptions _options;
     private readonly bool _baselineFromMeans;
+    private readonly ChainInspection.OnnxStep? _onnx;
 
     internal ExplainingEstimator(MLContext mlContext, IEstimator<ITransformer> inner, ExplainOptions options, bool baselineFromMeans)
     {
         _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
         _inner = inner ?? throw new ArgumentNullException(nameof(inner));
         _options = options.Clone();
-        _options.Validate(ModelKind.MLNet);
+        var trainer = ChainInspection.Classify(inner);
+        if (trainer == ChainInspection.TrainerKind.Onnx)
+        {
+            // ApplyOnnxModel: the ONNX graph is explained with gradients, on the column ML.NET feeds to its first input.
+            _onnx = ChainInspection.Onnx(ChainInspection.LastEstimator(inner));
+            if (_options.InputColumnName == new ExplainOptions().InputColumnName && _onnx.Inputs.Length > 0) _options.InputColumnName = _onnx.Inputs[0];
+            if (_options.OnnxOutputName is null && _onnx.Outputs.Length > 0) _options.OnnxOutputName = _onnx.Outputs[0];
+        }
+        _options.Validate(_onnx is null ? ModelKind.MLNet : ModelKind.Onnx);
+        if (_options.Interactions && _options.Method is null
+            && trainer is ChainInspection.TrainerKind.NotTrees or ChainInspection.TrainerKind.Onnx)
+            throw new ArgumentException($"ExplainOptions.Interactions needs TreeSHAP, but the chain ends in {ChainInspection.LastEstimator(inner).GetType().Name}, " +
+                "which trains no tree ensemble; use a FastTree / FastForest / LightGBM trainer or unset Interactions.");
         _baselineFromMeans = baselineFromMeans;
     }
 
@@ -38,12 +51,12 @@ public sealed class ExplainingEstimator : IEstimator<TransformerChain<ITransform
         var fitted = _inner.Fit(input);
         var predictor = Predictor(fitted);
         var options = _options.Clone();
-        var model = ExplainedModel.MLNet(predictor);
+        var model = _onnx is not null ? ExplainedModel.Onnx(_onnx.ModelBytes) : ExplainedModel.MLNet(predictor);
         if (model.FeatureColumnName is { } feature && options.InputColumnName == new ExplainOptions().InputColumnName) options.InputColumnName = feature;
         if (options.Method is null)
         {
             (options.Method, options.MethodReason) = model.ChooseMethod(options.Output);
-            options.Validate(ModelKind.MLNet);
+            options.Validate(model.Kind);
         }
         var scored = fitted.Transform(input);
         var column = scored.Schema.GetColumnOrNull(options.InputColumnName)
@@ -70,8 +83,10 @@ public sealed class ExplainingEstimator : IEstimator<TransformerChain<ITransform
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Column '{_options.InputColumnName}' will have type {features.ItemType} ({features.Kind}); " +
                 "explained columns must be known-size Vector<Single>.");
         columns[_options.OutputColumnName] = SchemaShapeColumns.Create(_options.OutputColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single);
-        var perRank = _options.TopK > 1 ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.Scalar;
+        var perRank = _options.TopK > 1 || _options.AllOutputs ? SchemaShape.Column.VectorKind.Vector : SchemaShape.Column.VectorKind.Scalar;
         columns[_options.TargetOutputColumnName] = SchemaShapeColumns.Create(_options.TargetOutputColumnName, perRank, NumberDataViewType.Int32);
+        if (_options.Interactions)
+            columns[_options.InteractionsColumnName] = SchemaShapeColumns.Create(_options.InteractionsColumnName, SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single);
         // Which of delta / base value is added depends on the method chosen from the trained model.
         return new SchemaShape(columns.Values);
     }

@@ -13,4 +13,8 @@ namespace Microsoft.ML.Attribution.Methods;
 /// Per row, the expected output over the background (SHAP's base value) where the method defines one, so that
 /// Σ attributions + base value = the explained output; otherwise null.
 /// </param>
-public sealed record AttributionResult(NdArray<float> Attributions, int[] Targets, float[]? ConvergenceDelta = null, float[]? BaseValues = null);
+public sealed record AttributionResult(NdArray<float> Attributions, int[] Targets, float[]? ConvergenceDelta = null, float[]? BaseValues = null)
+{
+    /// <summary>Per row, the P×P TreeSHAP interaction matrix of the explained output (<c>[n, P·P]</c>), when asked for.</summary>
+    internal NdArray<float>? Interactions { get; init; }
+}
