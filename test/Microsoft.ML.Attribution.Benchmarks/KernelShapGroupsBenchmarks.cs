@@ -12,8 +12,9 @@ namespace Microsoft.ML.Attribution.Benchmarks;
 /// Kernel SHAP over the 14 source-column groups vs over every slot, with the same number of coalitions, on the adult
 /// chain in ML.NET's sample shape (one-hot <c>Workclass</c>, one-hot 7-wide <c>Categories</c> vector, 6-wide
 /// <c>NumericFeatures</c> vector; FastTree binary, 50 trees × 20 leaves) scored through ML.NET (<see cref="MLNetForwardOracle"/>
-/// on the predictor). That shape gives 84 slots on the 500-row sample (the one-hot vector shares one dictionary per
-/// slot), not 503. 10 explained rows, 20 background rows (interventional expectation), target the Score.
+/// on the predictor). Measured: that shape gives 503 slots on the 500-row sample (Workclass 7; the one-hot
+/// Categories vector keeps one dictionary of 70 values for all 7 of its slots, so 7 × 70 = 490; 6 numeric), in 14
+/// groups. 10 explained rows, 20 background rows (interventional expectation), target the Score.
 /// Setup prints the error of each variant against exact interventional TreeSHAP over the same background: the mean
 /// over rows of Σ |Kernel SHAP − exact| (L1 per row), for groups against the exact group values (TreeSHAP with groups as
 /// players) and for slots against the exact slot values; slots summed into groups are compared with the group values too.
