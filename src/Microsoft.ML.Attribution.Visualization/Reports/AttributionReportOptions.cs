@@ -10,8 +10,9 @@ public sealed record AttributionReportOptions
     public string Title { get; init; } = "Attribution report";
 
     /// <summary>
-    /// A method name from <see cref="MethodRegistry"/>; null picks by model kind: exact TreeSHAP for ML.NET tree
-    /// ensembles, Integrated Gradients for models that give gradients (ONNX), Kernel SHAP over the background otherwise.
+    /// A method name from <see cref="MethodRegistry"/> (over a model oracle, one of <see cref="OracleMethods"/>; on an
+    /// ML.NET tree model also tree-shap); null picks by model kind: exact TreeSHAP for ML.NET tree ensembles, Integrated
+    /// Gradients for models that give gradients (ONNX), Kernel SHAP over the background otherwise.
     /// </summary>
     public string? Method { get; init; }
 
