@@ -33,7 +33,7 @@ var batch = new NdArray<float>(pixels.SelectMany(p => p).ToArray(), pixels.Lengt
 var oracle = new OnnxGradientOracle(model);
 var saliency = new Saliency(oracle).Attribute(batch, Target.PerRow(targets));
 var occlusion = new Occlusion(oracle).Attribute(batch, [1, 2, 2], [1, 1, 1], target: Target.PerRow(targets));
-var guided = new GuidedGradCam(oracle, "/features/features.3/Conv_output_0").Attribute(batch, Target.PerRow(targets));
+var guided = new GuidedGradCam(oracle, oracle.AtLayer("/features/features.3/Conv_output_0")).Attribute(batch, Target.PerRow(targets));
 
 // One figure: a row per digit, the digit then each method's map blended over it, all on one red–white–green scale
 // (every cell normalised on its own, as Captum does, so the shared colour bar reads −1…1).

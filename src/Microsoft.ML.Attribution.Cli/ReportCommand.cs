@@ -14,9 +14,7 @@ internal static class ReportCommand
     /// <summary>"auto" or a registry method a report can run (gradient or black-box methods on the input).</summary>
     public static string Methods => string.Join(", ", new[] { "auto" }.Concat(ReportMethods.Select(m => m.Name)));
 
-    private static IEnumerable<AttributionMethod> ReportMethods => MethodRegistry.All
-        .Where(m => (m.Has(MethodCapabilities.Gradients) || m.Has(MethodCapabilities.BlackBox)) && !m.Has(MethodCapabilities.TakesLayer)
-            && !m.Has(MethodCapabilities.RequiresBaselines) && !m.Has(MethodCapabilities.Wrapper));
+    private static IEnumerable<AttributionMethod> ReportMethods => AttributionReportOptions.OracleMethods;
 
     /// <summary>The method's options from its flags (registry defaults otherwise); flags of other methods are refused.</summary>
     private static MethodOptions ReadMethodOptions(AttributionMethod method, CommandLine options)

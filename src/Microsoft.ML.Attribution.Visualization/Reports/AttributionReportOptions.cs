@@ -10,8 +10,9 @@ public sealed record AttributionReportOptions
     public string Title { get; init; } = "Attribution report";
 
     /// <summary>
-    /// A method name from <see cref="MethodRegistry"/>; null picks by model kind: exact TreeSHAP for ML.NET tree
-    /// ensembles, Integrated Gradients for models that give gradients (ONNX), Kernel SHAP over the background otherwise.
+    /// A method name from <see cref="MethodRegistry"/> (over a model oracle, one of <see cref="OracleMethods"/>; on an
+    /// ML.NET tree model also tree-shap); null picks by model kind: exact TreeSHAP for ML.NET tree ensembles, Integrated
+    /// Gradients for models that give gradients (ONNX), Kernel SHAP over the background otherwise.
     /// </summary>
     public string? Method { get; init; }
 
@@ -61,13 +62,31 @@ public sealed record AttributionReportOptions
     /// <summary>Most rows drawn in the beeswarm summary (a seeded sample keeps the page small). Default: 1,000.</summary>
     public int BeeswarmRows { get; init; } = 1_000;
 
+    /// <summary>
+    /// Whether a report over a model oracle (ONNX, or an ML.NET model seen as a black box) runs the method with the
+    /// registry's defaults, decided from its declared capabilities: gradient or black-box methods attributing to the
+    /// input features, with no option that lacks a default (e.g. occlusion's window). Layer and neuron methods attribute
+    /// elsewhere; TreeSHAP runs on ML.NET tree models only.
+    /// </summary>
+    public static bool Accepts(AttributionMethod method)
+    {
+        ArgumentNullException.ThrowIfNull(method);
+        return (method.Has(MethodCapabilities.Gradients) || method.Has(MethodCapabilities.BlackBox))
+            && !method.Has(MethodCapabilities.TakesLayer)
+            && !method.OptionsType.GetProperties().Any(p => p.IsDefined(typeof(RequiredOptionAttribute), true) && p.GetValue(method.CreateDefaultOptions()) is null);
+    }
+
+    /// <summary>The registry's methods a report over a model oracle accepts (<see cref="Accepts"/>), in registration order.</summary>
+    public static IReadOnlyList<AttributionMethod> OracleMethods => MethodRegistry.All.Where(Accepts).ToArray();
+
     internal void Validate()
     {
         if (MaxRows < 1) throw new ArgumentOutOfRangeException(nameof(MaxRows), MaxRows, "MaxRows must be at least 1.");
         if (TopK < 0) throw new ArgumentOutOfRangeException(nameof(TopK), TopK, "TopK must be ≥ 0.");
         if (MaxChartFeatures < 1) throw new ArgumentOutOfRangeException(nameof(MaxChartFeatures), MaxChartFeatures, "MaxChartFeatures must be at least 1.");
         if (BackgroundSize < 1) throw new ArgumentOutOfRangeException(nameof(BackgroundSize), BackgroundSize, "BackgroundSize must be at least 1.");
-        if (Method is not null) MethodRegistry.Get(Method);
+        if (Method is not null && MethodRegistry.Get(Method) is { } method && MethodOptions is not null && MethodOptions.GetType() != method.OptionsType)
+            throw new ArgumentException($"MethodOptions is {MethodOptions.GetType().Name}, but method '{Method}' takes {method.OptionsType.Name}.", nameof(MethodOptions));
         if (BeeswarmRows < 1) throw new ArgumentOutOfRangeException(nameof(BeeswarmRows), BeeswarmRows, "BeeswarmRows must be at least 1.");
         ArgumentNullException.ThrowIfNull(Title, nameof(Title));
     }

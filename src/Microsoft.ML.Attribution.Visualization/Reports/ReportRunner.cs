@@ -37,19 +37,22 @@ internal static class ReportRunner
         var method = MethodRegistry.Get(o.Method ?? (oracle is IGradientOracle ? "integrated-gradients" : "kernel-shap"));
         if (method.Has(MethodCapabilities.ExactForTrees))
             throw new NotSupportedException("TreeSHAP needs an ML.NET tree model: call AttributionReport.Generate(ITransformer, IDataView, …).");
-        if (!(method.Has(MethodCapabilities.Gradients) || method.Has(MethodCapabilities.BlackBox)) || method.Has(MethodCapabilities.TakesLayer)
-            || method.Has(MethodCapabilities.RequiresBaselines) || method.Has(MethodCapabilities.Wrapper))
-            throw new NotSupportedException($"A report explains the model's input features; method '{method.Name}' does not (use a gradient or black-box method).");
+        if (!AttributionReportOptions.Accepts(method))
+            throw new NotSupportedException($"A report explains the model's input features; method '{method.Name}' does not. " +
+                $"Use one of {string.Join(", ", AttributionReportOptions.OracleMethods.Select(m => m.Name))}.");
         if (method.Has(MethodCapabilities.Gradients) && oracle is not IGradientOracle)
             throw new NotSupportedException($"Method '{method.Name}' needs a model that gives gradients (an ONNX model); {oracle.GetType().Name} does not. " +
                 "Use kernel-shap, shapley-value-sampling or feature-ablation.");
         var methodOptions = o.MethodOptions ?? method.CreateDefaultOptions();
         var target = Target.PerRow(targets);
-        var result = method.Attribute(new MethodInputs { Model = oracle, Rows = x, Baselines = baseline, Target = target }, methodOptions);
+        // Methods that need a baseline distribution (gradient-shap, deeplift-shap) take the background rows.
+        var baselines = method.Has(MethodCapabilities.RequiresBaselines) ? background : baseline;
+        var result = method.Attribute(new MethodInputs { Model = oracle, Rows = x, Baselines = baselines, Target = target }, methodOptions);
         var settings = Settings(methodOptions);
         timings.Add(new("attribute", clock.Elapsed.TotalSeconds));
 
-        settings.Add(("baseline", o.Baseline is not null ? "given" : modality == ReportModality.Tabular
+        settings.Add(("baseline", method.Has(MethodCapabilities.RequiresBaselines) ? $"distribution of {background.Rows} background rows"
+            : o.Baseline is not null ? "given" : modality == ReportModality.Tabular
             ? $"mean of {background.Rows} background rows" : "zeros"));
         settings.Add(("seed", Invariant(o.Seed)));
         var data = new ReportData
@@ -81,7 +84,7 @@ internal static class ReportRunner
     {
         var clock = Stopwatch.StartNew();
         TreeEnsemble? trees = null;
-        if (o.Method is null or "tree-shap")
+        if (o.Method is null || MethodRegistry.Get(o.Method).Has(MethodCapabilities.ExactForTrees))
         {
             try { trees = TreeEnsemble.FromTransformer(model); }
             catch (NotSupportedException) when (o.Method is null) { }
@@ -117,7 +120,14 @@ internal static class ReportRunner
         timings.Add(new("prepare", clock.Elapsed.TotalSeconds));
 
         clock.Restart();
-        var shap = new TreeShap(trees, background).Explain(x);
+        // The tree options were ignored here once (always path-dependent): the algorithm comes from TreeShapOptions.
+        var treeOptions = o.MethodOptions switch
+        {
+            null => new TreeShapOptions(),
+            TreeShapOptions given => given,
+            var other => throw new ArgumentException($"The report explains this tree model with TreeSHAP, which takes TreeShapOptions; got {other.GetType().Name}.", nameof(o)),
+        };
+        var shap = new TreeShap(trees, background, treeOptions.Algorithm).Explain(x);
         var attributions = new NdArray<float>(x.Shape);
         int k = trees.OutputCount, f = x.RowSize;
         for (int r = 0; r < x.Rows; r++)
@@ -135,10 +145,11 @@ internal static class ReportRunner
             BaseValues = targets.Select(t => shap.ExpectedValues[t]).ToArray(),
             AllOutputs = k > 1 ? shap.Values : null,
             Labels = allLabels is null ? null : ids.Select(i => allLabels[i]).ToArray(),
-            Method = "TreeSHAP (exact, path-dependent)",
+            Method = treeOptions.Algorithm == TreeShapAlgorithm.PathDependent ? "TreeSHAP (exact, path-dependent)" : "TreeSHAP (exact, interventional)",
             Settings = [("model", $"ML.NET {Describe(model)}, {trees.TreeCount} trees"), ("explained output", trees.Explained),
                 ("features", $"column '{predictorFeatures}' as the trees see it (after the featurizer)"),
-                ("node covers", $"{background.Rows} background rows"), ("seed", Invariant(o.Seed))],
+                treeOptions.Algorithm == TreeShapAlgorithm.PathDependent ? ("node covers", $"{background.Rows} background rows")
+                    : ("background", $"{background.Rows} rows (interventional expectation)"), ("seed", Invariant(o.Seed))],
             FeatureNames = [],
             ClassNames = o.ClassNames ?? ClassNamesOf(scored, k),
             Modality = ReportModality.Tabular,

@@ -285,7 +285,7 @@ public sealed class AttributionTransformer : ITransformer
     {
         Cancellation.ThrowIfCancellationRequested();
         var target = TargetOf(targets);
-        if (Options.Layer is not null)
+        if (Options.Layer is not null && !Options.MethodInfo.Has(MethodCapabilities.AttributesToInput))
             return ExplainLayer(new MethodInputs { LayerModel = _ => Model.LayerOracle(Options, Log), Rows = rows,
                 Baselines = Options.Baseline is null ? null : new NdArray<float>(Options.Baseline, 1, Options.Baseline.Length), Target = target }, rows.Rows, rows.RowSize);
         var oracle = Model.Oracle(Options, sourceSchema, Log);
@@ -302,6 +302,7 @@ public sealed class AttributionTransformer : ITransformer
         var inputs = new MethodInputs
         {
             Model = oracle,
+            LayerModel = Options.Layer is null ? null : _ => Model.LayerOracle(Options, Log), // layer methods attributing to the input (guided-gradcam)
             Trees = Model.Trees,
             Linear = Model.Linear,
             Rows = ReshapeForModel(oracle, rows),

@@ -1,4 +1,3 @@
-using Microsoft.ML.Attribution.Autodiff.RuleSets;
 using Microsoft.ML.Attribution.Oracles;
 using Microsoft.ML.Attribution.Tensors;
 
@@ -13,16 +12,16 @@ namespace Microsoft.ML.Attribution.Methods;
 /// </summary>
 public sealed class DeepLift
 {
-    private readonly OnnxGradientOracle _oracle;
+    private readonly IRuleSetGradientOracle _oracle;
     private readonly bool _maxPoolRule;
 
-    /// <summary>Creates the method over an ONNX model.</summary>
+    /// <summary>Creates the method over a model whose backward pass can take DeepLIFT's rules (e.g. an <see cref="OnnxGradientOracle"/>).</summary>
     /// <param name="oracle">The model.</param>
     /// <param name="maxPoolRule">
     /// Apply DeepLIFT's MaxPool rule (exact summation-to-delta through MaxPool). Default false: MaxPool passes its
     /// ordinary gradient, which reproduces Captum 0.8's numbers.
     /// </param>
-    public DeepLift(OnnxGradientOracle oracle, bool maxPoolRule = false)
+    public DeepLift(IRuleSetGradientOracle oracle, bool maxPoolRule = false)
     {
         _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
         _maxPoolRule = maxPoolRule;
@@ -40,12 +39,12 @@ public sealed class DeepLift
         int chunk = PairChunk(_oracle, internalBatchSize, inputs.RowSize);
         if (_oracle.MaxRowsPerCall is < 2)
             throw new NotSupportedException($"DeepLift runs inputs and baselines as paired batches; input '{_oracle.InputName}' has a fixed batch of 1.");
-        var targets = (target ?? Target.Predicted).Resolve(_oracle, inputs, chunk);
-        return Run(inputs, reference, targets, chunk);
+        var (targets, outputSize) = (target ?? Target.Predicted).ResolveWithWidth(_oracle, inputs, chunk);
+        return Run(inputs, reference, targets, outputSize, chunk);
     }
 
     /// <summary>Input rows per call; each call also carries their baselines, so an automatic chunk is halved.</summary>
-    internal static int PairChunk(OnnxGradientOracle oracle, int? internalBatchSize, int rowSize)
+    internal static int PairChunk(IForwardOracle oracle, int? internalBatchSize, int rowSize)
     {
         int rows = internalBatchSize ?? Math.Max(1, Batcher.ChunkRows(oracle, null, rowSize) / 2);
         if (rows < 1) throw new ArgumentOutOfRangeException(nameof(internalBatchSize), internalBatchSize, "The internal batch size must be at least 1.");
@@ -53,9 +52,9 @@ public sealed class DeepLift
     }
 
     /// <summary>The paired-batch pass over rows with their own baselines (also used by DeepLiftShap).</summary>
-    internal AttributionResult Run(NdArray<float> inputs, NdArray<float> reference, int[] targets, int chunk)
+    internal AttributionResult Run(NdArray<float> inputs, NdArray<float> reference, int[] targets, int outputSize, int chunk)
     {
-        var graph = _oracle.Graph(_maxPoolRule ? DeepLiftRules.RescaleWithMaxPool : DeepLiftRules.Rescale, [_oracle.InputName]);
+        var rules = _maxPoolRule ? GradientRules.DeepLiftRescaleWithMaxPool : GradientRules.DeepLiftRescale;
         int rows = inputs.Rows, rowSize = inputs.RowSize;
         var attributions = new NdArray<float>(inputs.Shape);
         var delta = new float[rows];
@@ -65,8 +64,6 @@ public sealed class DeepLift
             var batch = new NdArray<float>([2 * k, .. inputs.RowShape]);
             inputs.Data.AsSpan(start * rowSize, k * rowSize).CopyTo(batch.Data);
             reference.Data.AsSpan(start * rowSize, k * rowSize).CopyTo(batch.Data.AsSpan(k * rowSize));
-            var outputsShape = _oracle.OutputRowShape(batch);
-            int outputSize = (int)NdArray<float>.ShapeSize(outputsShape);
             var seed = new NdArray<float>(2 * k, outputSize);
             for (int i = 0; i < k; i++)
             {
@@ -74,9 +71,8 @@ public sealed class DeepLift
                 seed.Data[i * outputSize + targets[start + i]] = 1f;
                 seed.Data[(k + i) * outputSize + targets[start + i]] = 1f;
             }
-            var results = _oracle.Run(graph, batch, seed, [_oracle.OutputName, graph.GradientOutputs[0]]);
-            var outputs = results[0].Reshape(2 * k, outputSize);
-            var gradients = results[1];
+            var (forward, gradients) = _oracle.ForwardBackward(batch, seed, rules);
+            var outputs = forward.Reshape(2 * k, outputSize);
             for (int i = 0; i < k; i++)
             {
                 int r = start + i;
@@ -103,13 +99,13 @@ public sealed class DeepLift
 /// </summary>
 public sealed class DeepLiftShap
 {
-    private readonly OnnxGradientOracle _oracle;
+    private readonly IRuleSetGradientOracle _oracle;
     private readonly bool _maxPoolRule;
 
-    /// <summary>Creates the method over an ONNX model.</summary>
+    /// <summary>Creates the method over a model whose backward pass can take DeepLIFT's rules (e.g. an <see cref="OnnxGradientOracle"/>).</summary>
     /// <param name="oracle">The model.</param>
     /// <param name="maxPoolRule">Apply DeepLIFT's MaxPool rule (see <see cref="DeepLift"/>).</param>
-    public DeepLiftShap(OnnxGradientOracle oracle, bool maxPoolRule = false)
+    public DeepLiftShap(IRuleSetGradientOracle oracle, bool maxPoolRule = false)
     {
         _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
         _maxPoolRule = maxPoolRule;
@@ -129,7 +125,7 @@ public sealed class DeepLiftShap
                 $"rows shaped {NdArray<float>.FormatShape(inputs.RowShape)}; give [B, {string.Join(", ", inputs.RowShape)}].");
         int rows = inputs.Rows, count = baselineDistribution.Rows, rowSize = inputs.RowSize;
         int chunk = DeepLift.PairChunk(_oracle, internalBatchSize, rowSize);
-        var targets = (target ?? Target.Predicted).Resolve(_oracle, inputs, chunk);
+        var (targets, outputSize) = (target ?? Target.Predicted).ResolveWithWidth(_oracle, inputs, chunk);
 
         // Every row paired with every baseline: rows × B pairs, row-major (the pairs of a row are consecutive).
         var expanded = new NdArray<float>([rows * count, .. inputs.RowShape]);
@@ -142,7 +138,7 @@ public sealed class DeepLiftShap
                 baselineDistribution.Row(b).CopyTo(references.Row(r * count + b));
             }
         }
-        var pairs = new DeepLift(_oracle, _maxPoolRule).Run(expanded, references, Enumerable.Range(0, rows * count).Select(i => targets[i / count]).ToArray(), chunk);
+        var pairs = new DeepLift(_oracle, _maxPoolRule).Run(expanded, references, Enumerable.Range(0, rows * count).Select(i => targets[i / count]).ToArray(), outputSize, chunk);
         var attributions = new NdArray<float>(inputs.Shape);
         var delta = new float[rows];
         for (int r = 0; r < rows; r++)

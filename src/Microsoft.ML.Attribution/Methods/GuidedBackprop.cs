@@ -1,5 +1,3 @@
-using Microsoft.ML.Attribution.Autodiff;
-using Microsoft.ML.Attribution.Autodiff.RuleSets;
 using Microsoft.ML.Attribution.Oracles;
 using Microsoft.ML.Attribution.Tensors;
 
@@ -11,14 +9,14 @@ namespace Microsoft.ML.Attribution.Methods;
 /// </summary>
 public sealed class GuidedBackprop
 {
-    private readonly OnnxGradientOracle _oracle;
+    private readonly IRuleSetGradientOracle _oracle;
 
-    /// <summary>Creates the method over an ONNX model.</summary>
-    public GuidedBackprop(OnnxGradientOracle oracle) => _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
+    /// <summary>Creates the method over a model whose backward pass can swap its Relu rule (e.g. an <see cref="OnnxGradientOracle"/>).</summary>
+    public GuidedBackprop(IRuleSetGradientOracle oracle) => _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
 
     /// <summary>Guided gradients of each row's target output.</summary>
     public AttributionResult Attribute(NdArray<float> inputs, Target? target = null, int? internalBatchSize = null) =>
-        ModifiedGradients.Compute(_oracle, GuidedBackpropRules.Guided, inputs, target, internalBatchSize);
+        ModifiedGradients.Compute(_oracle, GradientRules.GuidedBackprop, inputs, target, internalBatchSize);
 }
 
 /// <summary>
@@ -27,25 +25,24 @@ public sealed class GuidedBackprop
 /// </summary>
 public sealed class Deconvolution
 {
-    private readonly OnnxGradientOracle _oracle;
+    private readonly IRuleSetGradientOracle _oracle;
 
-    /// <summary>Creates the method over an ONNX model.</summary>
-    public Deconvolution(OnnxGradientOracle oracle) => _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
+    /// <summary>Creates the method over a model whose backward pass can swap its Relu rule (e.g. an <see cref="OnnxGradientOracle"/>).</summary>
+    public Deconvolution(IRuleSetGradientOracle oracle) => _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
 
     /// <summary>Deconvolution gradients of each row's target output.</summary>
     public AttributionResult Attribute(NdArray<float> inputs, Target? target = null, int? internalBatchSize = null) =>
-        ModifiedGradients.Compute(_oracle, GuidedBackpropRules.Deconvolution, inputs, target, internalBatchSize);
+        ModifiedGradients.Compute(_oracle, GradientRules.Deconvolution, inputs, target, internalBatchSize);
 }
 
 /// <summary>The input gradient of each row's target under a swapped rule set, batched.</summary>
 internal static class ModifiedGradients
 {
-    public static AttributionResult Compute(OnnxGradientOracle oracle, GradientRuleSet rules, NdArray<float> inputs, Target? target, int? internalBatchSize)
+    public static AttributionResult Compute(IRuleSetGradientOracle oracle, GradientRules rules, NdArray<float> inputs, Target? target, int? internalBatchSize)
     {
         oracle.ValidateInput(inputs);
         int chunk = Batcher.ChunkRows(oracle, internalBatchSize, inputs.RowSize);
         var (targets, outputSize) = (target ?? Target.Predicted).ResolveWithWidth(oracle, inputs, chunk);
-        var graph = oracle.Graph(rules, [oracle.InputName]);
         var gradients = new NdArray<float>(inputs.Shape);
         for (int start = 0; start < inputs.Rows; start += chunk)
         {
@@ -53,7 +50,7 @@ internal static class ModifiedGradients
             var batch = new NdArray<float>(inputs.Data[(start * inputs.RowSize)..((start + k) * inputs.RowSize)], [k, .. inputs.RowShape]);
             var seed = new NdArray<float>(k, outputSize);
             for (int i = 0; i < k; i++) seed.Data[i * outputSize + targets[start + i]] = 1f;
-            var g = oracle.Run(graph, batch, seed, [graph.GradientOutputs[0]])[0];
+            var (_, g) = oracle.ForwardBackward(batch, seed, rules);
             g.Data.CopyTo(gradients.Data, start * inputs.RowSize);
         }
         return new AttributionResult(gradients, targets);

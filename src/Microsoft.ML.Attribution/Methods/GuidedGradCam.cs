@@ -13,13 +13,18 @@ public sealed class GuidedGradCam
     private readonly GuidedBackprop _guided;
     private readonly LayerGradCam _gradCam;
 
-    /// <summary>Creates the method for a layer (a tensor name, typically the last convolution's output).</summary>
-    /// <exception cref="ArgumentException">The layer does not exist (the message lists the nearest names).</exception>
-    public GuidedGradCam(OnnxGradientOracle model, string layer)
+    /// <summary>Creates the method from the model and the same model seen at a layer (typically the last convolution's output).</summary>
+    /// <param name="model">The model, for guided backpropagation (e.g. an <see cref="OnnxGradientOracle"/>).</param>
+    /// <param name="layer">The model at the Grad-CAM layer (e.g. <see cref="OnnxGradientOracle.AtLayer"/>).</param>
+    public GuidedGradCam(IRuleSetGradientOracle model, ILayerOracle layer)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(layer);
+        if (layer.InputName != model.InputName || layer.OutputName != model.OutputName)
+            throw new ArgumentException($"The layer oracle explains '{layer.OutputName}' from '{layer.InputName}'; the model explains " +
+                $"'{model.OutputName}' from '{model.InputName}'. Both must see the same input and output.", nameof(layer));
         _guided = new GuidedBackprop(model);
-        _gradCam = new LayerGradCam(new OnnxLayerOracle(model.Model.ToBytes(), layer, model.InputName, model.OutputName, model.Options));
+        _gradCam = new LayerGradCam(layer);
     }
 
     /// <summary>Guided Grad-CAM attributions, shaped like the inputs.</summary>

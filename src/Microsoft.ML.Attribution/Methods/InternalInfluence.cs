@@ -10,10 +10,10 @@ namespace Microsoft.ML.Attribution.Methods;
 /// </summary>
 public sealed class InternalInfluence
 {
-    private readonly OnnxLayerOracle _oracle;
+    private readonly ILayerOracle _oracle;
 
     /// <summary>Creates the method over a layer oracle.</summary>
-    public InternalInfluence(OnnxLayerOracle oracle) => _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
+    public InternalInfluence(ILayerOracle oracle) => _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
 
     /// <summary>Internal influence of each layer element for each row's target output.</summary>
     /// <param name="inputs">Rows to explain, <c>[N, …]</c> (float32: the input path is interpolated).</param>

@@ -9,10 +9,10 @@ namespace Microsoft.ML.Attribution.Methods;
 /// </summary>
 public sealed class LayerActivation
 {
-    private readonly OnnxLayerOracle _oracle;
+    private readonly ILayerOracle _oracle;
 
     /// <summary>Creates the method over a layer oracle.</summary>
-    public LayerActivation(OnnxLayerOracle oracle) => _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
+    public LayerActivation(ILayerOracle oracle) => _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
 
     /// <summary>The layer's activations for float32 input rows.</summary>
     /// <param name="inputs">Rows, <c>[N, …]</c>.</param>

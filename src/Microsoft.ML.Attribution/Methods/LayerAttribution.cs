@@ -7,7 +7,7 @@ namespace Microsoft.ML.Attribution.Methods;
 internal static class LayerAttribution
 {
     /// <summary>One target per row, resolved against the outputs at the inputs (already computed, so no extra pass).</summary>
-    public static int[] Targets(OnnxLayerOracle oracle, Target? target, NdArray<float> outputs)
+    public static int[] Targets(ILayerOracle oracle, Target? target, NdArray<float> outputs)
     {
         var flat = outputs.Reshape(outputs.Rows, outputs.RowSize);
         var rows = new NdArray<float>(new float[0], outputs.Rows, 0);
@@ -15,7 +15,7 @@ internal static class LayerAttribution
     }
 
     /// <summary>The model's outputs (and optionally a layer) at every row, in one batched pass.</summary>
-    public static NdArray<float>[] Evaluate(OnnxLayerOracle oracle, InputRows rows, int chunk, params string[] tensors) =>
+    public static NdArray<float>[] Evaluate(ILayerOracle oracle, InputRows rows, int chunk, params string[] tensors) =>
         oracle.Evaluate(tensors, InputSource.Rows(rows), rows.Rows, chunk);
 
     /// <summary>Per row: Σ attributions − (f(x)[t] − f(baseline)[t]) — Captum's convergence delta.</summary>
@@ -42,7 +42,7 @@ internal static class LayerAttribution
     }
 
     /// <summary>Lets <see cref="Target.Resolve"/> work from outputs already computed; it never runs a model.</summary>
-    private sealed class KnownOutputs(OnnxLayerOracle oracle) : IForwardOracle
+    private sealed class KnownOutputs(ILayerOracle oracle) : IForwardOracle
     {
         public string InputName => oracle.InputName;
 

@@ -12,10 +12,10 @@ namespace Microsoft.ML.Attribution.Methods;
 /// </summary>
 public sealed class LayerConductance
 {
-    private readonly OnnxLayerOracle _oracle;
+    private readonly ILayerOracle _oracle;
 
     /// <summary>Creates the method over a layer oracle.</summary>
-    public LayerConductance(OnnxLayerOracle oracle) => _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
+    public LayerConductance(ILayerOracle oracle) => _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
 
     /// <summary>Conductance of each layer element for each row's target output.</summary>
     /// <param name="inputs">Rows to explain, <c>[N, …]</c> (float32: the input path is interpolated).</param>

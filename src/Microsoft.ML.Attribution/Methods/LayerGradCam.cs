@@ -12,10 +12,10 @@ namespace Microsoft.ML.Attribution.Methods;
 /// </summary>
 public sealed class LayerGradCam
 {
-    private readonly OnnxLayerOracle _oracle;
+    private readonly ILayerOracle _oracle;
 
     /// <summary>Creates the method over a layer oracle (typically the last convolution's output).</summary>
-    public LayerGradCam(OnnxLayerOracle oracle) => _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
+    public LayerGradCam(ILayerOracle oracle) => _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
 
     /// <summary>Grad-CAM maps for float32 inputs.</summary>
     /// <param name="inputs">Rows, <c>[N, …]</c>.</param>

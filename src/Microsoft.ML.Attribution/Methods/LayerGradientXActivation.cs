@@ -9,12 +9,12 @@ namespace Microsoft.ML.Attribution.Methods;
 /// </summary>
 public sealed class LayerGradientXActivation
 {
-    private readonly OnnxLayerOracle _oracle;
+    private readonly ILayerOracle _oracle;
 
     /// <summary>Creates the method over a layer oracle.</summary>
     /// <param name="oracle">The model and its layer.</param>
     /// <param name="multiplyByInputs">Multiply the gradient by the activation (Captum's default, "global" attribution).</param>
-    public LayerGradientXActivation(OnnxLayerOracle oracle, bool multiplyByInputs = true)
+    public LayerGradientXActivation(ILayerOracle oracle, bool multiplyByInputs = true)
     {
         _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
         MultiplyByInputs = multiplyByInputs;
@@ -53,7 +53,7 @@ public sealed class LayerGradientXActivation
 /// <summary>Layer activations and the gradient of each row's target output with respect to them, at the inputs.</summary>
 internal static class LayerGradientsAtInputs
 {
-    public static (NdArray<float> Gradients, NdArray<float> Activations, int[] Targets) Compute(OnnxLayerOracle oracle, InputRows rows,
+    public static (NdArray<float> Gradients, NdArray<float> Activations, int[] Targets) Compute(ILayerOracle oracle, InputRows rows,
         Target? target, bool attributeToLayerInput, int? internalBatchSize)
     {
         oracle.Validate(rows);

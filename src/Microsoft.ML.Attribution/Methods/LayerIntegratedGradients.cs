@@ -13,10 +13,10 @@ namespace Microsoft.ML.Attribution.Methods;
 /// </summary>
 public sealed class LayerIntegratedGradients
 {
-    private readonly OnnxLayerOracle _oracle;
+    private readonly ILayerOracle _oracle;
 
     /// <summary>Creates the method over a layer oracle.</summary>
-    public LayerIntegratedGradients(OnnxLayerOracle oracle) => _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
+    public LayerIntegratedGradients(ILayerOracle oracle) => _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
 
     /// <summary>Attributes each row's target output to the layer's elements (float32 inputs).</summary>
     /// <param name="inputs">Rows to explain, <c>[N, …]</c>.</param>

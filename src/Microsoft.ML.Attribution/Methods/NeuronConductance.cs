@@ -12,12 +12,12 @@ namespace Microsoft.ML.Attribution.Methods;
 /// </summary>
 public sealed class NeuronConductance
 {
-    private readonly OnnxLayerOracle _oracle;
+    private readonly ILayerOracle _oracle;
 
     /// <summary>Creates the method over a layer oracle.</summary>
     /// <param name="oracle">The model and the layer holding the neuron.</param>
     /// <param name="multiplyByInputs">Multiply by (x − baseline) (Captum's default); false returns the integrated gradients alone.</param>
-    public NeuronConductance(OnnxLayerOracle oracle, bool multiplyByInputs = true)
+    public NeuronConductance(ILayerOracle oracle, bool multiplyByInputs = true)
     {
         _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
         MultiplyByInputs = multiplyByInputs;

@@ -10,12 +10,15 @@ internal static class NeuronSelector
     /// The oracle whose output is the layer (or, with <paramref name="attributeToNeuronInput"/>, the layer's input) and
     /// the neuron's flat index within one of its rows.
     /// </summary>
-    public static (OnnxGradientOracle Oracle, int Index) Select(OnnxLayerOracle oracle, NdArray<float> inputs, int[] neuron, bool attributeToNeuronInput)
+    public static (IGradientOracle Oracle, int Index) Select(ILayerOracle oracle, NdArray<float> inputs, int[] neuron, bool attributeToNeuronInput)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        var layerOracle = oracle.AsGradientOracle(oracle.Resolve(attributeToNeuronInput, nameof(attributeToNeuronInput)));
+        string tensor = oracle.Resolve(attributeToNeuronInput, nameof(attributeToNeuronInput));
+        var layerOracle = oracle.AsGradientOracle(tensor);
         layerOracle.ValidateInput(inputs);
-        return (layerOracle, FlatIndex(layerOracle.OutputName, layerOracle.OutputRowShape(inputs), neuron));
+        var firstRow = new NdArray<float>(inputs.Data[..inputs.RowSize], [1, .. inputs.RowShape]);
+        var layerRowShape = oracle.Evaluate([tensor], InputSource.Rows(InputRows.Of(firstRow)), 1, 1)[0].RowShape;
+        return (layerOracle, FlatIndex(tensor, layerRowShape, neuron));
     }
 
     /// <summary>The flat index of <paramref name="neuron"/> within one row of <paramref name="layer"/>, shaped <paramref name="shape"/>.</summary>
@@ -39,10 +42,10 @@ internal static class NeuronSelector
 /// <summary>NeuronGradient (Captum): the gradient of one neuron of a layer with respect to the input.</summary>
 public sealed class NeuronGradient
 {
-    private readonly OnnxLayerOracle _oracle;
+    private readonly ILayerOracle _oracle;
 
     /// <summary>Creates the method over a layer oracle (the model and the layer holding the neuron).</summary>
-    public NeuronGradient(OnnxLayerOracle oracle) => _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
+    public NeuronGradient(ILayerOracle oracle) => _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
 
     /// <summary>∂ layer[row][neuron] / ∂ input for every row.</summary>
     /// <param name="inputs">Rows to explain.</param>
@@ -59,10 +62,10 @@ public sealed class NeuronGradient
 /// <summary>NeuronIntegratedGradients (Captum): Integrated Gradients of one neuron of a layer with respect to the input.</summary>
 public sealed class NeuronIntegratedGradients
 {
-    private readonly OnnxLayerOracle _oracle;
+    private readonly ILayerOracle _oracle;
 
     /// <summary>Creates the method over a layer oracle (the model and the layer holding the neuron).</summary>
-    public NeuronIntegratedGradients(OnnxLayerOracle oracle) => _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
+    public NeuronIntegratedGradients(ILayerOracle oracle) => _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
 
     /// <summary>IG of layer[row][neuron] along the straight path from the baseline to each row.</summary>
     /// <param name="inputs">Rows to explain.</param>

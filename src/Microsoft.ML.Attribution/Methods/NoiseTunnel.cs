@@ -16,9 +16,6 @@ public enum NoiseTunnelType
     VarGrad,
 }
 
-/// <summary>A method NoiseTunnel can wrap: attributes rows (with baselines, one target per row) in one batched call.</summary>
-public delegate AttributionResult AttributionFunction(NdArray<float> inputs, NdArray<float>? baselines, Target target);
-
 /// <summary>
 /// NoiseTunnel (Captum): runs a base attribution method on <c>samples</c> noisy copies x + N(0, σ²) of every row and
 /// combines them (SmoothGrad, SmoothGrad², VarGrad). All copies of all rows go to the base method as one batch, in
@@ -28,16 +25,21 @@ public delegate AttributionResult AttributionFunction(NdArray<float> inputs, NdA
 public sealed class NoiseTunnel
 {
     private readonly IForwardOracle _oracle;
-    private readonly AttributionFunction _method;
+    private readonly IAttributionMethod _method;
 
-    /// <summary>Wraps a base method, e.g. <c>(x, b, t) =&gt; new Saliency(oracle).Attribute(x, t, abs: false)</c>.</summary>
-    /// <param name="oracle">The model, used to validate rows and resolve predicted targets.</param>
-    /// <param name="method">The base method.</param>
-    public NoiseTunnel(IForwardOracle oracle, AttributionFunction method)
+    /// <summary>
+    /// Wraps a base method object, e.g. <c>MethodRegistry.Get("saliency").Bind(oracle, new SaliencyOptions { Abs = false })</c>;
+    /// its model validates rows and resolves predicted targets.
+    /// </summary>
+    /// <param name="method">The base method, bound to its model and options.</param>
+    public NoiseTunnel(IAttributionMethod method)
     {
-        _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
         _method = method ?? throw new ArgumentNullException(nameof(method));
+        _oracle = method.Model ?? throw new ArgumentException($"The base method '{method.Name}' has no model.", nameof(method));
     }
+
+    /// <summary>The wrapped method.</summary>
+    public IAttributionMethod BaseMethod => _method;
 
     /// <summary>Attributes each row with the noise-averaged base method.</summary>
     /// <param name="inputs">Rows to explain.</param>
@@ -86,9 +88,9 @@ public sealed class NoiseTunnel
             for (int i = 0; i < rows * samples; i++) full.Row(i / samples).CopyTo(expandedBaselines.Row(i));
         }
         var expandedTargets = Enumerable.Range(0, rows * samples).Select(i => targets[i / samples]).ToArray();
-        var result = _method(noisy, expandedBaselines, Target.PerRow(expandedTargets));
+        var result = _method.Attribute(noisy, expandedBaselines, Target.PerRow(expandedTargets));
         if (result.Attributions.Rows != rows * samples)
-            throw new InvalidOperationException($"The base method returned {result.Attributions.Rows} rows for {rows * samples} noisy rows.");
+            throw new InvalidOperationException($"The base method '{_method.Name}' returned {result.Attributions.Rows} rows for {rows * samples} noisy rows.");
 
         int outSize = result.Attributions.RowSize;
         var attributions = new NdArray<float>([rows, .. result.Attributions.RowShape]);

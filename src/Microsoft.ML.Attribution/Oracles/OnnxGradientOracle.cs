@@ -11,7 +11,7 @@ namespace Microsoft.ML.Attribution.Oracles;
 /// extended with its backward pass (built once per rule set and differentiated tensors as plain ONNX ops, cached
 /// with its ONNX Runtime session).
 /// </summary>
-public sealed class OnnxGradientOracle : IGradientOracle, IBufferedOracle, Methods.IMemoryEstimate
+public sealed class OnnxGradientOracle : IRuleSetGradientOracle, IBufferedOracle, Methods.IMemoryEstimate
 {
     private readonly object _gate = new();
     private readonly int[]? _rowShape;
@@ -115,6 +115,11 @@ public sealed class OnnxGradientOracle : IGradientOracle, IBufferedOracle, Metho
         })).Value;
     }
 
+    /// <summary>The same model, input and output seen through one of its tensors, for the layer methods.</summary>
+    /// <param name="layer">Name of the layer tensor (any float tensor of the graph).</param>
+    /// <exception cref="ArgumentException">The tensor does not exist (the message lists the nearest names).</exception>
+    public OnnxLayerOracle AtLayer(string layer) => new(Model, layer, InputName, OutputName, Options);
+
     /// <summary>Builds the standard gradient graph now rather than on first use.</summary>
     /// <exception cref="UnsupportedOperatorException">The model uses ops without gradient rules.</exception>
     public void BuildGradients() => _ = Graph(GradientRuleSet.Standard, [InputName]);
@@ -163,6 +168,24 @@ public sealed class OnnxGradientOracle : IGradientOracle, IBufferedOracle, Metho
         var results = Run(graph, inputs, seed, [OutputName, graph.GradientOutputs[0]]);
         return (AsRows(results[0], inputs.Rows), results[1]);
     }
+
+    /// <inheritdoc />
+    public (NdArray<float> Outputs, NdArray<float> Gradients) ForwardBackward(NdArray<float> inputs, NdArray<float> seed, GradientRules rules)
+    {
+        var graph = Graph(RuleSet(rules), [InputName]);
+        var results = Run(graph, inputs, seed, [OutputName, graph.GradientOutputs[0]]);
+        return (AsRows(results[0], inputs.Rows), results[1]);
+    }
+
+    private static GradientRuleSet RuleSet(GradientRules rules) => rules switch
+    {
+        GradientRules.Standard => GradientRuleSet.Standard,
+        GradientRules.DeepLiftRescale => Autodiff.RuleSets.DeepLiftRules.Rescale,
+        GradientRules.DeepLiftRescaleWithMaxPool => Autodiff.RuleSets.DeepLiftRules.RescaleWithMaxPool,
+        GradientRules.GuidedBackprop => Autodiff.RuleSets.GuidedBackpropRules.Guided,
+        GradientRules.Deconvolution => Autodiff.RuleSets.GuidedBackpropRules.Deconvolution,
+        _ => throw new ArgumentOutOfRangeException(nameof(rules), rules, "Unknown gradient rule set."),
+    };
 
     int[] IBufferedOracle.OutputRowShape(ReadOnlySpan<float> firstRow, int[] rowShape)
     {

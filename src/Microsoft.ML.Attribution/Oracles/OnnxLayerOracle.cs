@@ -13,7 +13,7 @@ namespace Microsoft.ML.Attribution.Oracles;
 /// features or int64/int32 token ids; the layer must be a float32 tensor. Every computation is batched over many rows and
 /// steps per ONNX Runtime call, in chunks of a bounded number of items.
 /// </summary>
-public sealed class OnnxLayerOracle
+public sealed class OnnxLayerOracle : ILayerOracle
 {
     private readonly ConcurrentDictionary<string, Lazy<Entry>> _graphs = new(StringComparer.Ordinal);
     private readonly int[]? _inputRowShape;
@@ -107,19 +107,13 @@ public sealed class OnnxLayerOracle
     /// A gradient oracle over the same model whose explained output is <paramref name="tensor"/> (e.g. the layer), made
     /// once per tensor and kept, so its gradient graph is built once however many method objects use it.
     /// </summary>
+    IGradientOracle ILayerOracle.AsGradientOracle(string tensor) => AsGradientOracle(tensor);
+
     internal OnnxGradientOracle AsGradientOracle(string tensor)
     {
         if (InputIsTokenIds)
             throw new ArgumentException($"Input '{InputName}' holds token ids, which have no gradient; neuron gradients need float32 inputs.");
         return _tensorOracles.GetOrAdd(tensor, t => new Lazy<OnnxGradientOracle>(() => new OnnxGradientOracle(Full, InputName, t, Options))).Value;
-    }
-
-    /// <summary>The layer tensor, or its input when <paramref name="attributeToLayerInput"/> is set.</summary>
-    internal string Resolve(bool attributeToLayerInput, string parameter = "attributeToLayerInput")
-    {
-        if (!attributeToLayerInput) return LayerName;
-        return LayerInputName ?? throw new ArgumentException(
-            $"Layer '{LayerName}' is a graph input; it has no producing node whose input could be attributed ({parameter}).");
     }
 
     private string RequireLayer(string layer)
@@ -134,6 +128,8 @@ public sealed class OnnxLayerOracle
     }
 
     /// <summary>Checks that a batch fits the attributed input (element type, row shape, finite features).</summary>
+    void ILayerOracle.Validate(InputRows inputs) => Validate(inputs);
+
     internal void Validate(InputRows inputs)
     {
         if (inputs.IsTokenIds != InputIsTokenIds)
@@ -154,6 +150,8 @@ public sealed class OnnxLayerOracle
     }
 
     /// <summary>Rows per ONNX Runtime call for items of <paramref name="rowSize"/> elements.</summary>
+    int ILayerOracle.ChunkRows(int? internalBatchSize, int rowSize) => ChunkRows(internalBatchSize, rowSize);
+
     internal int ChunkRows(int? internalBatchSize, int rowSize) =>
         internalBatchSize is null && (_bytesPerRow ??= 2 * Model.EstimatedBytesPerRow()) is > 0 and var bytes
             ? (int)Math.Clamp(Methods.Batcher.DefaultChunkBytes / bytes, 1, MaxRowsPerCall is int max && max > 0 ? Math.Min(max, Methods.Batcher.DefaultMaxChunkRows) : Methods.Batcher.DefaultMaxChunkRows)
@@ -165,6 +163,9 @@ public sealed class OnnxLayerOracle
     /// The values of <paramref name="tensors"/> (e.g. the output and a layer) for every item of <paramref name="source"/>:
     /// one <c>[items, …]</c> array per tensor.
     /// </summary>
+    NdArray<float>[] ILayerOracle.Evaluate(IReadOnlyList<string> tensors, InputSource source, int items, int chunkRows) =>
+        Evaluate(tensors, source, items, chunkRows);
+
     internal NdArray<float>[] Evaluate(IReadOnlyList<string> tensors, InputSource source, int items, int chunkRows)
     {
         string key = "forward|" + string.Join("\u0001", tensors);
@@ -256,6 +257,10 @@ public sealed class OnnxLayerOracle
     /// activation and the gradient of output element <paramref name="targetOf"/>(item) with respect to the layer.
     /// Items are consumed in order.
     /// </summary>
+    void ILayerOracle.LayerGradients(string layer, InputSource source, int items, int chunkRows, Func<int, int> targetOf,
+        Action<int, ReadOnlySpan<float>, ReadOnlySpan<float>, ReadOnlySpan<float>> consume, Action<int[]>? layerRowShape) =>
+        LayerGradients(layer, source, items, chunkRows, targetOf, consume, layerRowShape);
+
     internal void LayerGradients(string layer, InputSource source, int items, int chunkRows, Func<int, int> targetOf,
         Action<int, ReadOnlySpan<float>, ReadOnlySpan<float>, ReadOnlySpan<float>> consume, Action<int[]>? layerRowShape = null)
     {
@@ -292,6 +297,10 @@ public sealed class OnnxLayerOracle
     /// <paramref name="rowOf"/>(i) of <paramref name="originals"/>. Items are consumed in order with their output row
     /// and layer gradient.
     /// </summary>
+    void ILayerOracle.CutGradients(string layer, int[] layerRowShape, InputRows originals, Func<int, int> rowOf, int items, int chunkRows,
+        Action<int, Span<float>> fillLayer, Func<int, int> targetOf, Action<int, ReadOnlySpan<float>, ReadOnlySpan<float>> consume) =>
+        CutGradients(layer, layerRowShape, originals, rowOf, items, chunkRows, fillLayer, targetOf, consume);
+
     internal void CutGradients(string layer, int[] layerRowShape, InputRows originals, Func<int, int> rowOf, int items, int chunkRows,
         Action<int, Span<float>> fillLayer, Func<int, int> targetOf, Action<int, ReadOnlySpan<float>, ReadOnlySpan<float>> consume)
     {
@@ -338,6 +347,9 @@ public sealed class OnnxLayerOracle
     /// Gradient of one layer element (flat index <paramref name="neuron"/> within a row) with respect to the model input,
     /// at the items of <paramref name="source"/>; items consumed in order.
     /// </summary>
+    void ILayerOracle.NeuronInputGradients(string layer, int[] layerRowShape, int neuron, InputSource source, int items, int chunkRows,
+        Action<int, ReadOnlySpan<float>> consume) => NeuronInputGradients(layer, layerRowShape, neuron, source, items, chunkRows, consume);
+
     internal void NeuronInputGradients(string layer, int[] layerRowShape, int neuron, InputSource source, int items, int chunkRows,
         Action<int, ReadOnlySpan<float>> consume)
     {

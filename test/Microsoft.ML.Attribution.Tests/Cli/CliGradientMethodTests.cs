@@ -32,9 +32,9 @@ public sealed class CliGradientMethodTests
             "deeplift" => new DeepLift(oracle).Attribute(c.Input, null, Target.Class(1)).Attributions,
             "guided-backprop" => new GuidedBackprop(oracle).Attribute(c.Input, Target.Class(1)).Attributions,
             "deconvolution" => new Deconvolution(oracle).Attribute(c.Input, Target.Class(1)).Attributions,
-            "guided-gradcam" => new GuidedGradCam(oracle, "/conv2/Conv_output_0").Attribute(c.Input, Target.Class(1)).Attributions,
+            "guided-gradcam" => new GuidedGradCam(oracle, oracle.AtLayer("/conv2/Conv_output_0")).Attribute(c.Input, Target.Class(1)).Attributions,
             "gradcam" => new LayerGradCam(new OnnxLayerOracle(c.ModelPath, "/conv2/Conv_output_0")).Attribute(c.Input, Target.Class(1)).Attributions,
-            _ => new NoiseTunnel(oracle, (x, b, t) => new DeepLift(oracle).Attribute(x, b, t)).Attribute(c.Input, samples: 3, stdev: 0.1, target: Target.Class(1), seed: 4).Attributions,
+            _ => new NoiseTunnel(MethodRegistry.Get("deeplift").Bind(oracle)).Attribute(c.Input, samples: 3, stdev: 0.1, target: Target.Class(1), seed: 4).Attributions,
         };
         CollectionAssert.AreEqual(expected.Data, Npy.ReadFloat(output).Data);
     }

@@ -95,11 +95,11 @@ public sealed class GradientMethodParityTests
             "smoothgrad_sq" => NoiseTunnelType.SmoothGradSquared,
             _ => NoiseTunnelType.VarGrad,
         };
-        AttributionFunction method = c.String("base_method") == "saliency"
-            ? (x, _, t) => new Saliency(oracle).Attribute(x, t, abs: c.Bool("abs", true))
-            : (x, b, t) => new IntegratedGradients(oracle).Attribute(x, b, t, steps: c.Int("steps", 50));
+        var method = c.String("base_method") == "saliency"
+            ? MethodRegistry.Get("saliency").Bind(oracle, new SaliencyOptions { Abs = c.Bool("abs", true) })
+            : MethodRegistry.Get("integrated-gradients").Bind(oracle, new IntegratedGradientsOptions { Steps = c.Int("steps", 50) });
         var noise = c.FloatArray("noise")!.Reshape([c.Input.Rows * samples, .. c.Input.RowShape]);
-        var result = new NoiseTunnel(oracle, method).Attribute(c.Input, type, samples, noise, c.Baseline, c.Target);
+        var result = new NoiseTunnel(method).Attribute(c.Input, type, samples, noise, c.Baseline, c.Target);
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
     }
 
@@ -108,7 +108,8 @@ public sealed class GradientMethodParityTests
     public void GuidedGradCam_MatchesCaptum(string name)
     {
         var c = Fixtures.Case(name);
-        var result = new GuidedGradCam(c.Oracle(), c.String("layer")!).Attribute(c.Input, c.Target);
+        var oracle = c.Oracle();
+        var result = new GuidedGradCam(oracle, oracle.AtLayer(c.String("layer")!)).Attribute(c.Input, c.Target);
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
     }
 

@@ -23,9 +23,9 @@ public sealed class SamplingAndNeuronMethodTests
     public void NoiseTunnel_WithoutNoise_EqualsTheBaseMethod_AndVarGradIsZero()
     {
         var oracle = Linear();
-        AttributionFunction saliency = (x, _, t) => new Saliency(oracle).Attribute(x, t, abs: false);
+        var saliency = MethodRegistry.Get("saliency").Bind(oracle, new SaliencyOptions { Abs = false });
         var plain = new Saliency(oracle).Attribute(Rows, Target.Class(1), abs: false);
-        var tunnel = new NoiseTunnel(oracle, saliency);
+        var tunnel = new NoiseTunnel(saliency);
         var smooth = tunnel.Attribute(Rows, NoiseTunnelType.SmoothGrad, samples: 4, stdev: 0, target: Target.Class(1));
         var squared = tunnel.Attribute(Rows, NoiseTunnelType.SmoothGradSquared, samples: 4, stdev: 0, target: Target.Class(1));
         var variance = tunnel.Attribute(Rows, NoiseTunnelType.VarGrad, samples: 4, stdev: 0, target: Target.Class(1));
@@ -39,8 +39,8 @@ public sealed class SamplingAndNeuronMethodTests
     {
         // On a linear model, InputXGradient of x + ε is (x + ε)·w: SmoothGrad is x·w + mean(ε)·w.
         var oracle = Linear();
-        AttributionFunction ixg = (x, _, t) => new InputXGradient(oracle).Attribute(x, t);
-        var tunnel = new NoiseTunnel(oracle, ixg);
+        var ixg = MethodRegistry.Get("input-x-gradient").Bind(oracle);
+        var tunnel = new NoiseTunnel(ixg);
         var a = tunnel.Attribute(Rows, samples: 3, stdev: 0.5, target: Target.Class(0), seed: 42);
         var b = tunnel.Attribute(Rows, samples: 3, stdev: 0.5, target: Target.Class(0), seed: 42);
         var c = tunnel.Attribute(Rows, samples: 3, stdev: 0.5, target: Target.Class(0), seed: 43);

@@ -13,8 +13,11 @@ public sealed class MethodInputs
     /// <summary>The model as a forward (and, for ONNX models, gradient) oracle.</summary>
     public IForwardOracle? Model { get; init; }
 
-    /// <summary>The model's layer oracle for a tensor name (ONNX models; layer and neuron methods).</summary>
-    public Func<string, OnnxLayerOracle>? LayerModel { get; init; }
+    /// <summary>
+    /// The model's layer oracle for a tensor name (layer and neuron methods); when null and <see cref="Model"/> is an
+    /// <see cref="OnnxGradientOracle"/>, its <see cref="OnnxGradientOracle.AtLayer"/>.
+    /// </summary>
+    public Func<string, ILayerOracle>? LayerModel { get; init; }
 
     /// <summary>A tree ensemble (ML.NET FastTree, FastForest, LightGBM) for exact TreeSHAP.</summary>
     public TreeEnsemble? Trees { get; init; }
@@ -53,13 +56,16 @@ public sealed class MethodInputs
         $"Method '{method}' needs gradients, which {(Model is null ? "no model" : Model.GetType().Name)} does not give; use an ONNX model " +
         $"or a black-box method ({string.Join(", ", MethodRegistry.All.Where(m => m.Has(MethodCapabilities.BlackBox)).Select(m => m.Name))}).");
 
-    internal OnnxGradientOracle OnnxModel(string method) => Model as OnnxGradientOracle ?? throw new ArgumentException(
-        $"Method '{method}' swaps gradient rules in an ONNX graph; it needs an ONNX model, not {(Model is null ? "none" : Model.GetType().Name)}.");
+    internal IRuleSetGradientOracle RuleSetModel(string method) => Model as IRuleSetGradientOracle ?? throw new ArgumentException(
+        $"Method '{method}' swaps gradient rules in the backward pass; it needs a model that can (an ONNX model, IRuleSetGradientOracle), " +
+        $"not {(Model is null ? "none" : Model.GetType().Name)}.");
 
-    internal OnnxLayerOracle Layer(string method, LayerMethodOptions options)
+    internal ILayerOracle Layer(string method, LayerMethodOptions options)
     {
         if (options.Layer is null) throw new ArgumentException($"Method '{method}' needs a layer (Layer: an ONNX tensor name).");
-        return (LayerModel ?? throw new ArgumentException($"Method '{method}' needs an ONNX model (MethodInputs.LayerModel)."))(options.Layer);
+        if (LayerModel is not null) return LayerModel(options.Layer);
+        if (Model is OnnxGradientOracle onnx) return onnx.AtLayer(options.Layer);
+        throw new ArgumentException($"Method '{method}' needs the model seen at a layer (MethodInputs.LayerModel, e.g. an ONNX model).");
     }
 
     internal NdArray<float> FloatRows(string method) => Rows ?? throw new ArgumentException(

@@ -1,3 +1,4 @@
+using Microsoft.ML.Attribution.Oracles;
 using Microsoft.ML.Attribution.Tabular;
 using Microsoft.ML.Attribution.Tensors;
 
@@ -51,6 +52,9 @@ public enum MethodCapabilities
 
     /// <summary>Wraps another method.</summary>
     Wrapper = 1 << 13,
+
+    /// <summary>Takes a layer but attributes to the input elements (attributions shaped like the input, not the layer).</summary>
+    AttributesToInput = 1 << 14,
 }
 
 /// <summary>One attribution method, declared once: name, options record, capabilities, and how it runs.</summary>
@@ -98,6 +102,34 @@ public sealed class AttributionMethod
         return _run(inputs, options);
     }
 
+    /// <summary>
+    /// This method with its model and options fixed, as a method object (e.g. the base method of a
+    /// <see cref="NoiseTunnel"/>); each call supplies the rows, baselines and target.
+    /// </summary>
+    /// <param name="model">The model (an oracle).</param>
+    /// <param name="options">The method's options (its own record type); null for the defaults.</param>
+    public IAttributionMethod Bind(IForwardOracle model, MethodOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return Bind(new MethodInputs { Model = model }, options);
+    }
+
+    /// <summary>
+    /// This method bound to the model-valued parts of <paramref name="context"/> (model, layer model, trees, background,
+    /// feature mask, batch size) and to <paramref name="options"/>; its rows, baselines and target are ignored.
+    /// </summary>
+    /// <param name="context">What stays fixed across calls.</param>
+    /// <param name="options">The method's options (its own record type); null for the defaults.</param>
+    public IAttributionMethod Bind(MethodInputs context, MethodOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        options ??= CreateDefaultOptions();
+        if (options.GetType() != OptionsType)
+            throw new ArgumentException($"Method '{Name}' takes {OptionsType.Name}, got {options.GetType().Name}.", nameof(options));
+        _ = context.ForwardModel(Name);
+        return new BoundMethod(this, context, options);
+    }
+
     /// <inheritdoc />
     public override string ToString() => Name;
 }
@@ -116,7 +148,7 @@ public static class MethodRegistry
     {
         const MethodCapabilities G = MethodCapabilities.Gradients, B = MethodCapabilities.Baselines, D = MethodCapabilities.ConvergenceDelta,
             L = MethodCapabilities.TakesLayer, P = MethodCapabilities.BlackBox | MethodCapabilities.FeatureGroups, S = MethodCapabilities.Seeded,
-            T = MethodCapabilities.TokenIds, N = MethodCapabilities.Neuron | MethodCapabilities.TakesLayer | G;
+            T = MethodCapabilities.TokenIds, N = MethodCapabilities.Neuron | MethodCapabilities.TakesLayer | MethodCapabilities.AttributesToInput | G;
 
         Add<IntegratedGradientsOptions>("integrated-gradients", "Integrated Gradients: path integral of gradients from a baseline (Sundararajan 2017)", G | B | D,
             (i, o) => new IntegratedGradients(i.GradientModel("integrated-gradients")).Attribute(i.FloatRows("integrated-gradients"), i.Baselines, i.Target, o.Steps, o.Integration, i.InternalBatchSize));
@@ -125,13 +157,13 @@ public static class MethodRegistry
         Add<InputXGradientOptions>("input-x-gradient", "Input × gradient", G,
             (i, o) => new InputXGradient(i.GradientModel("input-x-gradient")).Attribute(i.FloatRows("input-x-gradient"), i.Target, i.InternalBatchSize));
         Add<DeepLiftOptions>("deeplift", "DeepLift rescale rule (Shrikumar 2017)", G | B | D,
-            (i, o) => new DeepLift(i.OnnxModel("deeplift"), o.MaxPoolRule).Attribute(i.FloatRows("deeplift"), i.Baselines, i.Target, i.InternalBatchSize));
+            (i, o) => new DeepLift(i.RuleSetModel("deeplift"), o.MaxPoolRule).Attribute(i.FloatRows("deeplift"), i.Baselines, i.Target, i.InternalBatchSize));
         Add<DeepLiftShapOptions>("deeplift-shap", "DeepLift SHAP over a baseline distribution", G | B | D | MethodCapabilities.RequiresBaselines,
-            (i, o) => new DeepLiftShap(i.OnnxModel("deeplift-shap"), o.MaxPoolRule).Attribute(i.FloatRows("deeplift-shap"), i.RequiredBaselines("deeplift-shap"), i.Target, i.InternalBatchSize));
+            (i, o) => new DeepLiftShap(i.RuleSetModel("deeplift-shap"), o.MaxPoolRule).Attribute(i.FloatRows("deeplift-shap"), i.RequiredBaselines("deeplift-shap"), i.Target, i.InternalBatchSize));
         Add<GuidedBackpropOptions>("guided-backprop", "Guided backpropagation", G,
-            (i, _) => new GuidedBackprop(i.OnnxModel("guided-backprop")).Attribute(i.FloatRows("guided-backprop"), i.Target, i.InternalBatchSize));
+            (i, _) => new GuidedBackprop(i.RuleSetModel("guided-backprop")).Attribute(i.FloatRows("guided-backprop"), i.Target, i.InternalBatchSize));
         Add<DeconvolutionOptions>("deconvolution", "Deconvolution", G,
-            (i, _) => new Deconvolution(i.OnnxModel("deconvolution")).Attribute(i.FloatRows("deconvolution"), i.Target, i.InternalBatchSize));
+            (i, _) => new Deconvolution(i.RuleSetModel("deconvolution")).Attribute(i.FloatRows("deconvolution"), i.Target, i.InternalBatchSize));
         Add<GradientShapOptions>("gradient-shap", "Gradient SHAP: expected gradients over a baseline distribution", G | B | S | MethodCapabilities.RequiresBaselines,
             (i, o) => new GradientShap(i.GradientModel("gradient-shap")).Attribute(i.FloatRows("gradient-shap"), i.RequiredBaselines("gradient-shap"), i.Target,
                 o.Samples, o.Stdevs, o.Seed, i.InternalBatchSize));
@@ -164,8 +196,8 @@ public static class MethodRegistry
                     ? method.Attribute(ids, i.Target, o.LayerInput, o.Relu, o.AttrDimSummation, i.InternalBatchSize)
                     : method.Attribute(i.FloatRows("gradcam"), i.Target, o.LayerInput, o.Relu, o.AttrDimSummation, i.InternalBatchSize);
             });
-        Add<GuidedGradCamOptions>("guided-gradcam", "Guided Grad-CAM: guided backprop × upsampled Grad-CAM", G | L,
-            (i, o) => new GuidedGradCam(i.OnnxModel("guided-gradcam"), o.Layer ?? throw new ArgumentException("Method 'guided-gradcam' needs a layer (Layer: an ONNX tensor name)."))
+        Add<GuidedGradCamOptions>("guided-gradcam", "Guided Grad-CAM: guided backprop × upsampled Grad-CAM", G | L | MethodCapabilities.AttributesToInput,
+            (i, o) => new GuidedGradCam(i.RuleSetModel("guided-gradcam"), i.Layer("guided-gradcam", o))
                 .Attribute(i.FloatRows("guided-gradcam"), i.Target, o.LayerInput, i.InternalBatchSize));
         Add<LayerIntegratedGradientsOptions>("layer-integrated-gradients", "Integrated Gradients in a layer's space (token embeddings for text)", G | L | B | D | T,
             (i, o) =>
@@ -306,10 +338,7 @@ public static class MethodRegistry
             throw new ArgumentException($"noise-tunnel wraps a gradient method on the input; '{options.BaseMethod}' is not one. Use one of " +
                 $"{string.Join(", ", All.Where(m => m.Has(MethodCapabilities.Gradients) && !m.Has(MethodCapabilities.TakesLayer) && !m.Has(MethodCapabilities.Wrapper) && !m.Has(MethodCapabilities.RequiresBaselines)).Select(m => m.Name))}.");
         var baseOptions = options.BaseOptions ?? wrapped.CreateDefaultOptions();
-        var tunnel = new NoiseTunnel(inputs.ForwardModel("noise-tunnel"), (x, b, t) => wrapped.Attribute(new MethodInputs
-        {
-            Model = inputs.Model, LayerModel = inputs.LayerModel, Rows = x, Baselines = b, Target = t, InternalBatchSize = inputs.InternalBatchSize,
-        }, baseOptions));
+        var tunnel = new NoiseTunnel(wrapped.Bind(inputs, baseOptions));
         return tunnel.Attribute(inputs.FloatRows("noise-tunnel"), options.Noise, options.Samples, options.Stdevs, inputs.Baselines, inputs.Target, options.Seed);
     }
 
