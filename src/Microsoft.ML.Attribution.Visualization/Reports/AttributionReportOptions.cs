@@ -61,6 +61,12 @@ public sealed record AttributionReportOptions
     /// <summary>Most rows drawn in the beeswarm summary (a seeded sample keeps the page small). Default: 1,000.</summary>
     public int BeeswarmRows { get; init; } = 1_000;
 
+    /// <summary>Most features listed in the importance table (the rest are counted in a note). Default: 100.</summary>
+    public int MaxTableFeatures { get; init; } = 100;
+
+    /// <summary>Told how far the report has got (featurizing, explaining rows block by block, rendering); null for silence.</summary>
+    public IProgress<ReportProgress>? Progress { get; init; }
+
     internal void Validate()
     {
         if (MaxRows < 1) throw new ArgumentOutOfRangeException(nameof(MaxRows), MaxRows, "MaxRows must be at least 1.");
@@ -68,6 +74,7 @@ public sealed record AttributionReportOptions
         if (MaxChartFeatures < 1) throw new ArgumentOutOfRangeException(nameof(MaxChartFeatures), MaxChartFeatures, "MaxChartFeatures must be at least 1.");
         if (BackgroundSize < 1) throw new ArgumentOutOfRangeException(nameof(BackgroundSize), BackgroundSize, "BackgroundSize must be at least 1.");
         if (Method is not null) MethodRegistry.Get(Method);
+        if (MaxTableFeatures < 1) throw new ArgumentOutOfRangeException(nameof(MaxTableFeatures), MaxTableFeatures, "MaxTableFeatures must be at least 1.");
         if (BeeswarmRows < 1) throw new ArgumentOutOfRangeException(nameof(BeeswarmRows), BeeswarmRows, "BeeswarmRows must be at least 1.");
         ArgumentNullException.ThrowIfNull(Title, nameof(Title));
     }
