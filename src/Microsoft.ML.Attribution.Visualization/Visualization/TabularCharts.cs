@@ -29,7 +29,7 @@ public sealed record TabularChartOptions
 /// waterfall for one row, and a beeswarm summary. Every mark carries <c>data-*</c> attributes with the numbers
 /// it shows, and a <c>&lt;title&gt;</c> tooltip.
 /// </summary>
-public static class TabularCharts
+public static partial class TabularCharts
 {
     private const string Positive = "#ff0051", Negative = "#008bfb", Axis = "#333333", Faint = "#999999";
 
