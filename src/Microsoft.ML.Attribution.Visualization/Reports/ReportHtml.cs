@@ -50,13 +50,16 @@ internal static partial class ReportHtml
         var groups = ReportRows.Groups(d, o.TopK);
         bool multi = d.OutputCount > 1;
         h.Append("<nav><a href=\"#summary\">Summary</a><a href=\"#global\">Global importance</a>");
+        bool shapPlots = d.Modality == ReportModality.Tabular && !multi && d.Rows > 1;
         if (multi) h.Append("<a href=\"#per-class\">Per class</a>");
+        if (shapPlots) h.Append("<a href=\"#shap-plots\">Force, dependence, heatmap, decision</a>");
         foreach (var g in groups) h.Append("<a href=\"#").Append(g.Id).Append("\">").Append(Esc(g.Heading)).Append("</a>");
         h.Append("<a href=\"#timings\">Timings</a></nav>\n");
 
         Summary(h, d);
         Global(h, d, o, Svg);
         if (multi) PerClass(h, d, o, Svg);
+        if (shapPlots) ShapPlots(h, d, o, groups, Svg);
         foreach (var g in groups) Rows(h, d, o, g, Svg);
 
         var timings = new List<ReportTiming>(d.Timings) { new("render", renderClock.Elapsed.TotalSeconds) };
@@ -135,6 +138,35 @@ internal static partial class ReportHtml
              .Append(abs.Length.ToString("#,##0", CultureInfo.InvariantCulture)).Append(" features are listed; ")
              .Append((abs.Length - o.MaxTableFeatures).ToString("#,##0", CultureInfo.InvariantCulture)).Append(" are not.</p>");
         h.Append("</section>\n");
+    }
+
+    /// <summary>SHAP's force, dependence, heatmap and decision plots of a single-output tabular model (one base value for
+    /// every row, so rows can share an axis).</summary>
+    private static void ShapPlots(StringBuilder h, ReportData d, AttributionReportOptions o, IReadOnlyList<RowGroup> groups, Func<string, string> svg)
+    {
+        var chart = new TabularChartOptions { MaxFeatures = o.MaxChartFeatures, BaseValueLabel = d.BaseValueLabel ?? "base value" };
+        double baseValue = d.BaseValues.Where(double.IsFinite).DefaultIfEmpty(0).Average();
+        h.Append("<section id=\"shap-plots\"><h2>Force, dependence, heatmap and decision plots</h2><div class=\"charts\">");
+        if (groups.SelectMany(g => g.Rows).Cast<int?>().FirstOrDefault() is int first)
+            h.Append(svg(TabularCharts.ForcePlot(d.FeatureNames, d.Attributions.Row(first).ToArray(), d.BaseValues[first], d.ValueTexts?[first],
+                chart with { Title = $"Row {d.RowIds[first]}" })));
+        var (abs, _) = d.Importance();
+        // The dependence plot needs numbers on its x axis: the most important feature that has them.
+        var numeric = Enumerable.Range(0, d.FeatureCount).Where(j => Enumerable.Range(0, d.Rows).Any(r => float.IsFinite(d.Inputs.Data[r * d.FeatureCount + j])))
+            .OrderByDescending(j => abs[j]).ThenBy(j => j).Cast<int?>().FirstOrDefault();
+        var sample = ReportRows.Sample(d.Rows, Math.Min(o.BeeswarmRows, 500), o.Seed + 4);
+        var values = ReportRows.Take(d.Inputs, sample);
+        var attributions = ReportRows.Take(d.Attributions, sample);
+        if (numeric is int j)
+            h.Append(svg(TabularCharts.DependencePlot(values, attributions, d.FeatureNames, j, options: chart with { Title = $"Dependence: {d.FeatureNames[j]}" })));
+        var few = ReportRows.Sample(d.Rows, 200, o.Seed + 5);
+        h.Append(svg(TabularCharts.Heatmap(ReportRows.Take(d.Attributions, few), d.FeatureNames, baseValue, RowOrder.Similarity,
+            chart with { Title = $"Heatmap of {few.Length} rows" })));
+        var shown = groups.SelectMany(g => g.Rows).Distinct().ToArray();
+        if (shown.Length > 0)
+            h.Append(svg(TabularCharts.DecisionPlot(ReportRows.Take(d.Attributions, shown), d.FeatureNames, baseValue,
+                chart with { Title = $"Decision plot of the {shown.Length} rows shown below" })));
+        h.Append("</div></section>\n");
     }
 
     private static void PerClass(StringBuilder h, ReportData d, AttributionReportOptions o, Func<string, string> svg)

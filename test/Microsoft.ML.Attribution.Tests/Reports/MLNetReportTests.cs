@@ -136,6 +136,18 @@ public sealed class MLNetReportTests
             Assert.AreEqual($"f(x) = {ReportHtml.Num(scores[id])}", ByClass(row, "prediction-label").Single().Value);
             Assert.IsEmpty(row.Descendants().Where(r => (string?)r.Attribute("data-kind") == "unattributed"), $"row {id} adds up");
         }
+
+        // The decision plot of the rows shown ends each line at that row's margin; the force plot's segments add up to it.
+        var plots = ReportChecks.ById(doc, "shap-plots");
+        var shownScores = ByClass(doc.Root!, "row").Select(r => (double)scores[int.Parse((string)r.Attribute("data-row")!, CultureInfo.InvariantCulture)]).Distinct().Order().ToArray();
+        var ends = ByClass(plots, "decision").Select(l => double.Parse((string)l.Attribute("data-output")!, CultureInfo.InvariantCulture)).Order().ToArray();
+        Assert.HasCount(shownScores.Length, ends);
+        for (int i = 0; i < ends.Length; i++) Assert.AreEqual(shownScores[i], ends[i], 1e-3);
+        double Sum(IEnumerable<System.Xml.Linq.XElement> marks) => marks.Sum(e => double.Parse((string)e.Attribute("data-value")!, CultureInfo.InvariantCulture));
+        var firstRow = ByClass(doc.Root!, "row").First();
+        Assert.AreEqual(Sum(ByClass(firstRow, "bar")), Sum(ByClass(plots, "segment")), 2e-3, "force segments = the first row's waterfall = f(x) − base value");
+        Assert.AreEqual(ByClass(firstRow, "prediction-label").Single().Value, ByClass(plots, "prediction-label").First().Value);
+        Assert.IsNotEmpty(ByClass(plots, "cell"), "a heatmap");
     }
 
     public sealed class ZeroOut
