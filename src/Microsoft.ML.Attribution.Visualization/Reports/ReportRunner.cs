@@ -71,6 +71,9 @@ internal static class ReportRunner
             Modality = modality,
             OriginalImages = o.OriginalImages is { } images ? ReportRows.Take(CheckImages(images, inputs), ids) : null,
             Tokens = o.Tokens is { } tokens ? ids.Select(i => tokens[i]).ToArray() : null,
+            BaseValueLabel = "f(baseline)",
+            BaseValueNote = "the model's output at the baseline row, " + (o.Baseline is not null ? "as given" : modality == ReportModality.Tabular
+                ? $"the mean of {background.Rows} background rows (not the mean output over them)" : "all zeros"),
             Timings = timings,
         };
         return Named(data, o, modelFeatureNames);
@@ -167,7 +170,8 @@ internal static class ReportRunner
             Attributions = data.Attributions, Targets = data.Targets, BaseValues = data.BaseValues, Predictions = data.Predictions,
             AllOutputs = data.AllOutputs, Labels = data.Labels, Method = data.Method, Settings = data.Settings,
             FeatureNames = names, ClassNames = classNames, Modality = data.Modality, OriginalImages = data.OriginalImages,
-            Tokens = data.Tokens, Timings = data.Timings,
+            Tokens = data.Tokens, Timings = data.Timings, ValueTexts = data.ValueTexts, HiddenFeatures = data.HiddenFeatures,
+            BaseValueLabel = data.BaseValueLabel, BaseValueNote = data.BaseValueNote,
         };
     }
 

@@ -36,6 +36,9 @@ public sealed class AttributionReportTests
         var phases = report.Timings.Select(t => t.Phase).ToArray();
         CollectionAssert.IsSubsetOf(new[] { "load", "prepare", "predict", "attribute", "render" }, phases);
         StringAssert.Contains(report.Html, "178");
+        // IG's base value is f(baseline) at the mean row, not E[f(X)]: the page says so.
+        StringAssert.Contains(ReportChecks.ById(doc, "settings-table").Value, "the model's output at the baseline row, the mean of 100 background rows");
+        Assert.IsTrue(ReportChecks.Elements(doc, "text").Any(t => (string?)t.Attribute("class") == "expected-label" && t.Value.StartsWith("f(baseline) = ", StringComparison.Ordinal)));
     }
 
     [TestMethod]
