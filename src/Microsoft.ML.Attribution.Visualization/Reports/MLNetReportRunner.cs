@@ -38,7 +38,7 @@ internal static class MLNetReportRunner
         var slotNames = MLNetForwardOracle.ReadSlotNames(column, all.RowSize);
         var groups = o.FeatureNames is not null ? null : FeatureGroupSet.FromSchema(column, data.Schema);
         if (o.FeatureNames is { } given && given.Count != all.RowSize)
-            throw new ArgumentException($"{given.Count} feature names for the {all.RowSize} slots of column '{featureColumn}'.", nameof(o));
+            throw new ArgumentException($"{given.Count} feature names for the {all.RowSize} slots of column '{featureColumn}'.", "options");
         groups ??= Enumerable.Range(0, all.RowSize).Select(j => new FeatureGroup(o.FeatureNames?[j] ?? slotNames[j], [j])).ToList();
 
         var scored = model.Transform(data);
