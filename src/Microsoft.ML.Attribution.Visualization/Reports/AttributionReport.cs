@@ -86,9 +86,12 @@ public sealed class AttributionReport
 
     /// <summary>
     /// Explains a fitted ML.NET model (a trainer, or a featurizer + trainer chain as AutoML returns) on
-    /// <paramref name="data"/>: exact TreeSHAP over the trees' own feature column when the model ends in a tree
-    /// ensemble, otherwise the chosen model-agnostic method (Kernel SHAP by default) on the
-    /// <paramref name="featureColumnName"/> vector with the background mean as baseline.
+    /// <paramref name="data"/> through the pipeline explanation step (what <c>.Explain(mlContext)</c> appends): the chain
+    /// is cut before its predictor, and the predictor's feature column explained by the method chosen for it (exact
+    /// TreeSHAP for tree ensembles, exact linear SHAP for linear models, Kernel SHAP with 2·F + 2048 coalitions
+    /// otherwise), one feature per source column (one-hot slots grouped back, their category shown per row); features
+    /// that never vary are hidden. A model without a single-feature predictor is explained on the
+    /// <paramref name="featureColumnName"/> vector.
     /// </summary>
     /// <param name="model">The fitted model.</param>
     /// <param name="data">The rows to explain (and the background sample's source).</param>
@@ -105,13 +108,17 @@ public sealed class AttributionReport
         o.Validate();
         if (o.Tokens is not null || o.OriginalImages is not null)
             throw new ArgumentException("ML.NET reports explain feature vectors; Tokens and OriginalImages apply to oracle inputs.", nameof(options));
-        return Finish(ReportRunner.ForMLNet(model, data, featureColumnName, labelColumnName, o, []), o);
+        return Finish(MLNetReportRunner.Handles(model)
+            ? MLNetReportRunner.Run(model, data, labelColumnName, o, [])
+            : ReportRunner.ForMLNet(model, data, featureColumnName, labelColumnName, o, []), o);
     }
 
     private static AttributionReport Finish(ReportData data, AttributionReportOptions o)
     {
         var clock = Stopwatch.StartNew();
+        o.Progress?.Report(new("render", 0, 1));
         string html = ReportHtml.Render(data, o, clock);
+        o.Progress?.Report(new("render", 1, 1));
         var timings = new List<ReportTiming>(data.Timings) { new("render", clock.Elapsed.TotalSeconds) };
         return new AttributionReport(html, data.Method, timings);
     }

@@ -78,6 +78,11 @@ public sealed record AttributionReportOptions
 
     /// <summary>The registry's methods a report over a model oracle accepts (<see cref="Accepts"/>), in registration order.</summary>
     public static IReadOnlyList<AttributionMethod> OracleMethods => MethodRegistry.All.Where(Accepts).ToArray();
+    /// <summary>Most features listed in the importance table (the rest are counted in a note). Default: 100.</summary>
+    public int MaxTableFeatures { get; init; } = 100;
+
+    /// <summary>Told how far the report has got (featurizing, explaining rows block by block, rendering); null for silence.</summary>
+    public IProgress<ReportProgress>? Progress { get; init; }
 
     internal void Validate()
     {
@@ -87,6 +92,7 @@ public sealed record AttributionReportOptions
         if (BackgroundSize < 1) throw new ArgumentOutOfRangeException(nameof(BackgroundSize), BackgroundSize, "BackgroundSize must be at least 1.");
         if (Method is not null && MethodRegistry.Get(Method) is { } method && MethodOptions is not null && MethodOptions.GetType() != method.OptionsType)
             throw new ArgumentException($"MethodOptions is {MethodOptions.GetType().Name}, but method '{Method}' takes {method.OptionsType.Name}.", nameof(MethodOptions));
+        if (MaxTableFeatures < 1) throw new ArgumentOutOfRangeException(nameof(MaxTableFeatures), MaxTableFeatures, "MaxTableFeatures must be at least 1.");
         if (BeeswarmRows < 1) throw new ArgumentOutOfRangeException(nameof(BeeswarmRows), BeeswarmRows, "BeeswarmRows must be at least 1.");
         ArgumentNullException.ThrowIfNull(Title, nameof(Title));
     }

@@ -70,6 +70,18 @@ internal sealed class ReportData
     /// <summary>Tokens aligned with <see cref="Inputs"/>, or null.</summary>
     public IReadOnlyList<IReadOnlyList<string>>? Tokens { get; init; }
 
+    /// <summary>Per row and feature, the value as people read it (a one-hot group's category, a number), or null.</summary>
+    public string[][]? ValueTexts { get; init; }
+
+    /// <summary>Features left out because they do not vary over the explained and background rows (so their attribution is 0).</summary>
+    public IReadOnlyList<string>? HiddenFeatures { get; init; }
+
+    /// <summary>What the base value is, in a few words for the waterfall's axis (e.g. "mean raw score"); null for "base value".</summary>
+    public string? BaseValueLabel { get; init; }
+
+    /// <summary>What the base value is, in a sentence for the summary table; null when not known.</summary>
+    public string? BaseValueNote { get; init; }
+
     /// <summary>Seconds per phase so far.</summary>
     public required List<ReportTiming> Timings { get; init; }
 

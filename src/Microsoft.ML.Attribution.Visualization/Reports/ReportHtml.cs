@@ -50,13 +50,16 @@ internal static partial class ReportHtml
         var groups = ReportRows.Groups(d, o.TopK);
         bool multi = d.OutputCount > 1;
         h.Append("<nav><a href=\"#summary\">Summary</a><a href=\"#global\">Global importance</a>");
+        bool shapPlots = d.Modality == ReportModality.Tabular && !multi && d.Rows > 1;
         if (multi) h.Append("<a href=\"#per-class\">Per class</a>");
+        if (shapPlots) h.Append("<a href=\"#shap-plots\">Force, dependence, heatmap, decision</a>");
         foreach (var g in groups) h.Append("<a href=\"#").Append(g.Id).Append("\">").Append(Esc(g.Heading)).Append("</a>");
         h.Append("<a href=\"#timings\">Timings</a></nav>\n");
 
         Summary(h, d);
         Global(h, d, o, Svg);
         if (multi) PerClass(h, d, o, Svg);
+        if (shapPlots) ShapPlots(h, d, o, groups, Svg);
         foreach (var g in groups) Rows(h, d, o, g, Svg);
 
         var timings = new List<ReportTiming>(d.Timings) { new("render", renderClock.Elapsed.TotalSeconds) };
@@ -77,6 +80,10 @@ internal static partial class ReportHtml
         Row("input", $"{NdArray<float>.FormatShape([d.TotalRows, .. d.Inputs.RowShape])} ({d.Modality.ToString().ToLowerInvariant()})");
         Row("outputs", d.OutputCount == 1 ? "1 (score)" : $"{d.OutputCount}: {string.Join(", ", d.ClassNames)}");
         Row("explained target", d.Targets.Distinct().Count() == 1 && d.OutputCount > 1 ? d.ClassNames[d.Targets[0]] : d.OutputCount > 1 ? "each row's predicted class" : "the score");
+        if (d.BaseValueNote is not null) Row("base value", d.BaseValueNote);
+        if (d.HiddenFeatures is { Count: > 0 } hidden)
+            Row("hidden", $"{hidden.Count} {(hidden.Count == 1 ? "feature that never varies" : "features that never vary")} (attribution 0): " +
+                string.Join(", ", hidden.Take(20)) + (hidden.Count > 20 ? $", … ({hidden.Count - 20} more)" : ""));
         if (d.Labels is not null) Row("labels", "given");
         h.Append("</table></section>\n");
     }
@@ -88,13 +95,22 @@ internal static partial class ReportHtml
          .Append(d.Rows).Append(" explained rows")
          .Append(d.Modality == ReportModality.Image ? " (per channel: the sum of |attribution| over its pixels)." : ".").Append("</p><div class=\"charts\">");
         h.Append(svg(TabularCharts.ImportanceBarChart(d.FeatureNames, abs, new TabularChartOptions { MaxFeatures = o.MaxChartFeatures, Title = "Mean |attribution|" })));
-        if (d.Modality == ReportModality.Tabular)
+        if (d.Modality == ReportModality.Tabular && d.OutputCount == 1)
         {
             var sample = ReportRows.Sample(d.Rows, o.BeeswarmRows, o.Seed + 2);
-            var values = ReportRows.Take(d.Attributions, sample);
-            var features = ReportRows.Take(d.Inputs, sample);
-            h.Append(svg(TabularCharts.Beeswarm(values, features, d.FeatureNames, new TabularChartOptions { MaxFeatures = o.MaxChartFeatures,
-                Title = sample.Length < d.Rows ? $"Attributions of {sample.Length} sampled rows" : "Attributions of every row" })));
+            h.Append(svg(Beeswarm(d, sample, o, sample.Length < d.Rows ? $"Attributions of {sample.Length} sampled rows" : "Attributions of every row")));
+        }
+        else if (d.Modality == ReportModality.Tabular)
+        {
+            // One beeswarm per class: a row's attributions explain one output, and outputs' scales differ.
+            var sample = ReportRows.Sample(d.Rows, o.BeeswarmRows, o.Seed + 2);
+            for (int c = 0; c < d.OutputCount; c++)
+            {
+                int cls = c;
+                var rows = sample.Where(r => d.Targets[r] == cls).ToArray();
+                if (rows.Length == 0) continue;
+                h.Append(svg(Beeswarm(d, rows, o, $"{d.ClassNames[c]}: attributions of {rows.Length} rows explained for it")));
+            }
         }
         else if (d.Modality == ReportModality.Image)
         {
@@ -110,13 +126,47 @@ internal static partial class ReportHtml
         h.Append("</div><table id=\"importance-table\" class=\"importance\"><tr><th class=\"num\">Rank</th><th>Feature</th>")
          .Append("<th class=\"num\">Mean |attribution|</th><th class=\"num\">Mean attribution</th></tr>");
         int rank = 0;
-        foreach (int j in Enumerable.Range(0, abs.Length).OrderByDescending(j => abs[j]).ThenBy(j => j))
+        foreach (int j in Enumerable.Range(0, abs.Length).OrderByDescending(j => abs[j]).ThenBy(j => j).Take(o.MaxTableFeatures))
         {
             h.Append("<tr data-feature=\"").Append(Esc(d.FeatureNames[j])).Append("\"><td class=\"num\">").Append(++rank).Append("</td><td>")
              .Append(Esc(d.FeatureNames[j])).Append("</td><td class=\"num\">").Append(Num(abs[j])).Append("</td><td class=\"num ")
              .Append(mean[j] >= 0 ? "pos" : "neg").Append("\">").Append(Num(mean[j])).Append("</td></tr>");
         }
-        h.Append("</table></section>\n");
+        h.Append("</table>");
+        if (abs.Length > o.MaxTableFeatures)
+            h.Append("<p class=\"note\" id=\"importance-table-note\">The ").Append(o.MaxTableFeatures).Append(" most important of ")
+             .Append(abs.Length.ToString("#,##0", CultureInfo.InvariantCulture)).Append(" features are listed; ")
+             .Append((abs.Length - o.MaxTableFeatures).ToString("#,##0", CultureInfo.InvariantCulture)).Append(" are not.</p>");
+        h.Append("</section>\n");
+    }
+
+    /// <summary>SHAP's force, dependence, heatmap and decision plots of a single-output tabular model (one base value for
+    /// every row, so rows can share an axis).</summary>
+    private static void ShapPlots(StringBuilder h, ReportData d, AttributionReportOptions o, IReadOnlyList<RowGroup> groups, Func<string, string> svg)
+    {
+        var chart = new TabularChartOptions { MaxFeatures = o.MaxChartFeatures, BaseValueLabel = d.BaseValueLabel ?? "base value" };
+        double baseValue = d.BaseValues.Where(double.IsFinite).DefaultIfEmpty(0).Average();
+        h.Append("<section id=\"shap-plots\"><h2>Force, dependence, heatmap and decision plots</h2><div class=\"charts\">");
+        if (groups.SelectMany(g => g.Rows).Cast<int?>().FirstOrDefault() is int first)
+            h.Append(svg(TabularCharts.ForcePlot(d.FeatureNames, d.Attributions.Row(first).ToArray(), d.BaseValues[first], d.ValueTexts?[first],
+                chart with { Title = $"Row {d.RowIds[first]}" })));
+        var (abs, _) = d.Importance();
+        // The dependence plot needs numbers on its x axis: the most important feature that has them.
+        var numeric = Enumerable.Range(0, d.FeatureCount).Where(j => Enumerable.Range(0, d.Rows).Any(r => float.IsFinite(d.Inputs.Data[r * d.FeatureCount + j])))
+            .OrderByDescending(j => abs[j]).ThenBy(j => j).Cast<int?>().FirstOrDefault();
+        var sample = ReportRows.Sample(d.Rows, Math.Min(o.BeeswarmRows, 500), o.Seed + 4);
+        var values = ReportRows.Take(d.Inputs, sample);
+        var attributions = ReportRows.Take(d.Attributions, sample);
+        if (numeric is int j)
+            h.Append(svg(TabularCharts.DependencePlot(values, attributions, d.FeatureNames, j, options: chart with { Title = $"Dependence: {d.FeatureNames[j]}" })));
+        var few = ReportRows.Sample(d.Rows, 200, o.Seed + 5);
+        h.Append(svg(TabularCharts.Heatmap(ReportRows.Take(d.Attributions, few), d.FeatureNames, baseValue, RowOrder.Similarity,
+            chart with { Title = $"Heatmap of {few.Length} rows" })));
+        var shown = groups.SelectMany(g => g.Rows).Distinct().ToArray();
+        if (shown.Length > 0)
+            h.Append(svg(TabularCharts.DecisionPlot(ReportRows.Take(d.Attributions, shown), d.FeatureNames, baseValue,
+                chart with { Title = $"Decision plot of the {shown.Length} rows shown below" })));
+        h.Append("</div></section>\n");
     }
 
     private static void PerClass(StringBuilder h, ReportData d, AttributionReportOptions o, Func<string, string> svg)
@@ -143,7 +193,8 @@ internal static partial class ReportHtml
             h.Append("</th>");
         }
         h.Append("</tr>");
-        for (int j = 0; j < d.FeatureCount; j++)
+        var overall = d.Importance().MeanAbsolute;
+        foreach (int j in Enumerable.Range(0, d.FeatureCount).OrderByDescending(j => overall[j]).ThenBy(j => j).Take(o.MaxTableFeatures))
         {
             h.Append("<tr><td>").Append(Esc(d.FeatureNames[j])).Append("</td>");
             for (int c = 0; c < d.OutputCount; c++) h.Append("<td class=\"num\">").Append(perClass[c] is { } v ? Num(v[j]) : "–").Append("</td>");
@@ -170,7 +221,8 @@ internal static partial class ReportHtml
             {
                 case ReportModality.Tabular:
                     h.Append(svg(TabularCharts.Waterfall(d.FeatureNames, d.Attributions.Row(r).ToArray(), d.BaseValues[r], d.Inputs.Row(r).ToArray(),
-                        d.Predictions?[r], new TabularChartOptions { MaxFeatures = o.MaxChartFeatures })));
+                        d.Predictions?[r], new TabularChartOptions { MaxFeatures = o.MaxChartFeatures, BaseValueLabel = d.BaseValueLabel ?? "base value" },
+                        d.ValueTexts?[r])));
                     break;
                 case ReportModality.Image:
                     var attribution = new NdArray<float>(d.Attributions.Row(r).ToArray(), d.Inputs.RowShape);
@@ -193,6 +245,10 @@ internal static partial class ReportHtml
         }
         h.Append("</section>\n");
     }
+
+    private static string Beeswarm(ReportData d, int[] rows, AttributionReportOptions o, string title) =>
+        TabularCharts.Beeswarm(ReportRows.Take(d.Attributions, rows), ReportRows.Take(d.Inputs, rows), d.FeatureNames,
+            new TabularChartOptions { MaxFeatures = o.MaxChartFeatures, Title = title }, d.ValueTexts is { } texts ? rows.Select(r => (IReadOnlyList<string>)texts[r]).ToArray() : null);
 
     private static string LabelText(ReportData d, float label) =>
         d.OutputCount > 1 && label >= 0 && label < d.OutputCount && label == Math.Floor(label) ? d.ClassNames[(int)label] : Num(label);

@@ -43,7 +43,8 @@ internal static class ReportRunner
         if (method.Has(MethodCapabilities.Gradients) && oracle is not IGradientOracle)
             throw new NotSupportedException($"Method '{method.Name}' needs a model that gives gradients (an ONNX model); {oracle.GetType().Name} does not. " +
                 "Use kernel-shap, shapley-value-sampling or feature-ablation.");
-        var methodOptions = o.MethodOptions ?? method.CreateDefaultOptions();
+        var methodOptions = o.MethodOptions ?? (method.Name == "kernel-shap" && modality == ReportModality.Tabular
+            ? new KernelShapOptions { Samples = MLNetReportRunner.KernelShapBudget(x.RowSize), Seed = o.Seed + 3 } : method.CreateDefaultOptions());
         var target = Target.PerRow(targets);
         // Methods that need a baseline distribution (gradient-shap, deeplift-shap) take the background rows.
         var baselines = method.Has(MethodCapabilities.RequiresBaselines) ? background : baseline;
@@ -73,6 +74,9 @@ internal static class ReportRunner
             Modality = modality,
             OriginalImages = o.OriginalImages is { } images ? ReportRows.Take(CheckImages(images, inputs), ids) : null,
             Tokens = o.Tokens is { } tokens ? ids.Select(i => tokens[i]).ToArray() : null,
+            BaseValueLabel = "f(baseline)",
+            BaseValueNote = "the model's output at the baseline row, " + (o.Baseline is not null ? "as given" : modality == ReportModality.Tabular
+                ? $"the mean of {background.Rows} background rows (not the mean output over them)" : "all zeros"),
             Timings = timings,
         };
         return Named(data, o, modelFeatureNames);
@@ -177,7 +181,8 @@ internal static class ReportRunner
             Attributions = data.Attributions, Targets = data.Targets, BaseValues = data.BaseValues, Predictions = data.Predictions,
             AllOutputs = data.AllOutputs, Labels = data.Labels, Method = data.Method, Settings = data.Settings,
             FeatureNames = names, ClassNames = classNames, Modality = data.Modality, OriginalImages = data.OriginalImages,
-            Tokens = data.Tokens, Timings = data.Timings,
+            Tokens = data.Tokens, Timings = data.Timings, ValueTexts = data.ValueTexts, HiddenFeatures = data.HiddenFeatures,
+            BaseValueLabel = data.BaseValueLabel, BaseValueNote = data.BaseValueNote,
         };
     }
 
@@ -208,7 +213,7 @@ internal static class ReportRunner
         return images;
     }
 
-    private static int[] Targets(NdArray<float> outputs, int? target)
+    internal static int[] Targets(NdArray<float> outputs, int? target)
     {
         if (target is int t)
         {
@@ -236,10 +241,10 @@ internal static class ReportRunner
         throw new NotSupportedException($"{model.GetType().Name} holds no single-feature prediction transformer.");
     }
 
-    private static bool ContainsPredictor(ITransformer t) =>
+    internal static bool ContainsPredictor(ITransformer t) =>
         t is ISingleFeaturePredictionTransformer<object> || (t is IEnumerable<ITransformer> chain && chain.Any(ContainsPredictor));
 
-    private static NdArray<float> ReadVectors(IDataView data, DataViewSchema.Column column)
+    internal static NdArray<float> ReadVectors(IDataView data, DataViewSchema.Column column)
     {
         if (column.Type is not VectorDataViewType { IsKnownSize: true } vector || vector.ItemType != NumberDataViewType.Single)
             throw new ArgumentException($"Column '{column.Name}' has type {column.Type}, expected known-size Vector<Single>.");
@@ -258,7 +263,7 @@ internal static class ReportRunner
     }
 
     /// <summary>Labels as numbers: keys become 0-based class indices (the Score slot order), booleans 0/1.</summary>
-    private static float[] ReadLabels(IDataView scored, string name, int rows)
+    internal static float[] ReadLabels(IDataView scored, string name, int rows)
     {
         var column = scored.Schema.GetColumnOrNull(name)
             ?? throw new ArgumentException($"The data has no label column '{name}'.", nameof(name));
@@ -288,14 +293,14 @@ internal static class ReportRunner
         return () => { getter(ref value); return convert(value); };
     }
 
-    private static IReadOnlyList<string> ClassNamesOf(IDataView scored, int outputs)
+    internal static IReadOnlyList<string> ClassNamesOf(IDataView scored, int outputs)
     {
         if (outputs < 2 || scored.Schema.GetColumnOrNull("Score") is not { } score) return [];
         var names = MLNetForwardOracle.ReadSlotNames(score, outputs);
         return names.SequenceEqual(Enumerable.Range(0, outputs).Select(i => $"f{i}")) ? [] : names;
     }
 
-    private static string Describe(ITransformer model) =>
+    internal static string Describe(ITransformer model) =>
         model is IEnumerable<ITransformer> chain ? string.Join(" → ", chain.Select(Describe)) : model.GetType().Name.Split('`')[0];
 
     private static string Invariant(int v) => v.ToString(CultureInfo.InvariantCulture);

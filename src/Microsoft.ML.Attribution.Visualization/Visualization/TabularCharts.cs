@@ -18,6 +18,10 @@ public sealed record TabularChartOptions
 
     /// <summary>A title above the chart; null for none.</summary>
     public string? Title { get; init; }
+
+    /// <summary>What the waterfall, force and decision plots call the base value. Default "E[f(X)]"; say what it is
+    /// when you know (e.g. "mean raw score over 100 rows", or "f(baseline)" for a single baseline row).</summary>
+    public string BaseValueLabel { get; init; } = "E[f(X)]";
 }
 
 /// <summary>
@@ -25,7 +29,7 @@ public sealed record TabularChartOptions
 /// waterfall for one row, and a beeswarm summary. Every mark carries <c>data-*</c> attributes with the numbers
 /// it shows, and a <c>&lt;title&gt;</c> tooltip.
 /// </summary>
-public static class TabularCharts
+public static partial class TabularCharts
 {
     private const string Positive = "#ff0051", Negative = "#008bfb", Axis = "#333333", Faint = "#999999";
 
@@ -96,8 +100,10 @@ public static class TabularCharts
     /// <param name="featureValues">The row's feature values, shown next to the names; null to omit.</param>
     /// <param name="prediction">The model's output for the row; null to use the attributions' sum.</param>
     /// <param name="options">Layout; null for defaults.</param>
+    /// <param name="featureValueTexts">The row's values as people read them (a category rather than a one-hot slot);
+    /// shown instead of <paramref name="featureValues"/> when given.</param>
     public static string Waterfall(IReadOnlyList<string> featureNames, IReadOnlyList<float> attributions, double expectedValue,
-        IReadOnlyList<float>? featureValues = null, double? prediction = null, TabularChartOptions? options = null)
+        IReadOnlyList<float>? featureValues = null, double? prediction = null, TabularChartOptions? options = null, IReadOnlyList<string>? featureValueTexts = null)
     {
         ArgumentNullException.ThrowIfNull(featureNames);
         ArgumentNullException.ThrowIfNull(attributions);
@@ -106,6 +112,8 @@ public static class TabularCharts
             throw new ArgumentException($"{featureNames.Count} feature names for {attributions.Count} attributions.", nameof(featureNames));
         if (featureValues is not null && featureValues.Count != attributions.Count)
             throw new ArgumentException($"{featureValues.Count} feature values for {attributions.Count} attributions.", nameof(featureValues));
+        if (featureValueTexts is not null && featureValueTexts.Count != attributions.Count)
+            throw new ArgumentException($"{featureValueTexts.Count} feature value texts for {attributions.Count} attributions.", nameof(featureValueTexts));
 
         var order = Enumerable.Range(0, attributions.Count).OrderByDescending(j => Math.Abs(attributions[j])).ThenBy(j => j).ToArray();
         int keep = order.Length > o.MaxFeatures ? Math.Max(o.MaxFeatures - 1, 0) : order.Length;
@@ -113,7 +121,8 @@ public static class TabularCharts
         var rows = new List<(string Label, double Value, string Kind)>();
         foreach (var j in order.Take(keep))
         {
-            string label = featureValues is null ? featureNames[j] : $"{featureNames[j]} = {Svg.Label(featureValues[j])}";
+            string label = featureValueTexts is not null ? $"{featureNames[j]} = {Shorten(featureValueTexts[j], 40)}"
+                : featureValues is null ? featureNames[j] : $"{featureNames[j]} = {Svg.Label(featureValues[j])}";
             rows.Add((label, attributions[j], "feature"));
         }
         if (keep < order.Length)
@@ -121,7 +130,8 @@ public static class TabularCharts
         double sum = attributions.Sum(a => (double)a);
         double fx = prediction ?? expectedValue + sum;
         double gap = fx - (expectedValue + sum);
-        if (prediction is not null && Math.Abs(gap) > 1e-9 * Math.Max(1, Math.Abs(fx)))
+        // Attributions are float32: a gap within their rounding (about 1e-6 of the numbers summed) is not a missing part.
+        if (prediction is not null && Math.Abs(gap) > 1e-5 * Math.Max(1, Math.Max(Math.Abs(fx), Math.Abs(expectedValue))))
             rows.Add(("unattributed", gap, "unattributed"));
 
         // Bars stack from the bottom row up, so the top row ends at f(x).
@@ -144,7 +154,7 @@ public static class TabularCharts
         var svg = Begin(o, height);
         double bottom = top + rows.Count * o.RowHeight;
         svg.Add(Svg.Line(X(expectedValue), top, X(expectedValue), bottom + 4, Faint, "3,3", "expected"));
-        svg.Add(Svg.Text(X(expectedValue), bottom + 44, $"E[f(X)] = {Svg.Label(expectedValue)}", "middle", "expected-label"));
+        svg.Add(Svg.Text(X(expectedValue), bottom + 44, $"{o.BaseValueLabel} = {Svg.Label(expectedValue)}", "middle", "expected-label"));
         svg.Add(Svg.Line(X(fx), top - 8, X(fx), bottom, Faint, "3,3", "prediction"));
         svg.Add(Svg.Text(X(fx), top - 12, $"f(x) = {Svg.Label(fx)}", "middle", "prediction-label"));
         for (int i = 0; i < rows.Count; i++)
@@ -181,7 +191,9 @@ public static class TabularCharts
     /// <param name="featureValues">[N, F] feature values, or null.</param>
     /// <param name="featureNames">F names.</param>
     /// <param name="options">Layout; null for defaults.</param>
-    public static string Beeswarm(NdArray<float> attributions, NdArray<float>? featureValues, IReadOnlyList<string> featureNames, TabularChartOptions? options = null)
+    /// <param name="featureValueTexts">Per row, per feature, the value as people read it (a category), shown on hover; null for none.</param>
+    public static string Beeswarm(NdArray<float> attributions, NdArray<float>? featureValues, IReadOnlyList<string> featureNames, TabularChartOptions? options = null,
+        IReadOnlyList<IReadOnlyList<string>>? featureValueTexts = null)
     {
         ArgumentNullException.ThrowIfNull(attributions);
         ArgumentNullException.ThrowIfNull(featureNames);
@@ -235,6 +247,8 @@ public static class TabularCharts
                 var dot = Svg.Circle(x, centre + offset, radius, color, "dot");
                 dot.Add(new XAttribute("data-feature", featureNames[j]), new XAttribute("data-row", r), new XAttribute("data-value", Svg.N(a)));
                 if (value is float v2) dot.Add(new XAttribute("data-feature-value", Svg.N(v2)));
+                string? shownValue = featureValueTexts is { } texts && r < texts.Count ? texts[r][j] : value is float v3 && float.IsFinite(v3) ? Svg.Label(v3) : null;
+                dot.Add(Svg.Title(shownValue is null ? $"{featureNames[j]}: {Svg.Label(a)}" : $"{featureNames[j]} = {shownValue}: {(a >= 0 ? "+" : "")}{Svg.Label(a)}"));
                 svg.Add(dot);
             }
         }
@@ -243,6 +257,9 @@ public static class TabularCharts
         if (shown.Length < f) svg.Add(Svg.Text(left, bottom + 44, $"{f - shown.Length} other features not shown", "start", "note", Faint));
         return svg.ToString(SaveOptions.DisableFormatting);
     }
+
+    /// <summary>Long values (a text column's content) cut to a label's length.</summary>
+    internal static string Shorten(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
 
     private static TabularChartOptions Check(TabularChartOptions? options)
     {

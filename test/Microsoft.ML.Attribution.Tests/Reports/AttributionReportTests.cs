@@ -28,14 +28,17 @@ public sealed class AttributionReportTests
         Assert.AreEqual("Integrated Gradients", report.Method);
         foreach (var id in new[] { "summary", "global", "per-class", "most-confident", "least-confident", "errors", "timings" })
             ReportChecks.ById(doc, id);
-        // 3 most + 3 least confident rows, each a waterfall; plus the bar chart, the beeswarm and 3 per-class charts.
+        // 3 most + 3 least confident rows, each a waterfall; plus the bar chart, a beeswarm per class and 3 per-class charts.
         foreach (var id in new[] { "most-confident", "least-confident" })
             Assert.AreEqual(3, ReportChecks.ById(doc, id).Elements().Count(e => (string?)e.Attribute("class") == "row"), id);
-        Assert.AreEqual(2 + 3 + 6, ReportChecks.Elements(doc, "svg").Count());
+        Assert.AreEqual(1 + 3 + 3 + 6, ReportChecks.Elements(doc, "svg").Count());
         Assert.AreEqual(0, ReportChecks.AssertImagesDecode(report.Html));
         var phases = report.Timings.Select(t => t.Phase).ToArray();
         CollectionAssert.IsSubsetOf(new[] { "load", "prepare", "predict", "attribute", "render" }, phases);
         StringAssert.Contains(report.Html, "178");
+        // IG's base value is f(baseline) at the mean row, not E[f(X)]: the page says so.
+        StringAssert.Contains(ReportChecks.ById(doc, "settings-table").Value, "the model's output at the baseline row, the mean of 100 background rows");
+        Assert.IsTrue(ReportChecks.Elements(doc, "text").Any(t => (string?)t.Attribute("class") == "expected-label" && t.Value.StartsWith("f(baseline) = ", StringComparison.Ordinal)));
     }
 
     [TestMethod]
@@ -64,14 +67,14 @@ public sealed class AttributionReportTests
             .Append(ml.MulticlassClassification.Trainers.OneVersusAll(ml.BinaryClassification.Trainers.FastTree(numberOfTrees: 20, numberOfLeaves: 8, minimumExampleCountPerLeaf: 2)))
             .Fit(data);
         var report = AttributionReport.Generate(model, data, "Label", new AttributionReportOptions { TopK = 2 });
-        StringAssert.StartsWith(report.Method, "TreeSHAP");
+        StringAssert.StartsWith(report.Method, "Exact TreeSHAP");
         ReportChecks.AssertSelfContained(report.Html);
         var doc = ReportChecks.Parse(report.Html);
         var slotNames = new MLNetForwardOracle(model, data).FeatureNames;
         CollectionAssert.AreEquivalent(slotNames.ToArray(), ReportChecks.ImportanceFeatures(doc));
         var perClass = ReportChecks.ById(doc, "per-class-table");
         Assert.AreEqual(1 + 3, perClass.Elements().First().Elements().Count(), "a column per class");
-        StringAssert.Contains(report.Html, "Mean |attribution| of each class's output over all explained rows.");
+        StringAssert.Contains(report.Html, "Mean |attribution| over the rows whose explained output is the class");
         ReportChecks.ById(doc, "errors");
     }
 
