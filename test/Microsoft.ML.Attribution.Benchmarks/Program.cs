@@ -2,6 +2,7 @@
 //      dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- memory 100000   (peak memory of IG)
 //      dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- pipeline 10000 feature-ablation
 //      dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- treeshap   (adult TreeSHAP rows/s, quick look)
+//      dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- adultpipeline   (adult TreeSHAP through .Explain(mlContext), quick look)
 //      dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- profile ig_resnet /tmp/prof  (ORT profiler, per-op time)
 using BenchmarkDotNet.Running;
 
@@ -18,6 +19,11 @@ if (args.Length == 3 && args[0] == "profile")
 if (args.Length == 1 && args[0] == "treeshap")
 {
     Microsoft.ML.Attribution.Benchmarks.AdultTreeShapProbe.Run();
+    return;
+}
+if (args.Length == 1 && args[0] == "adultpipeline")
+{
+    Microsoft.ML.Attribution.Benchmarks.AdultPipelineProbe.Run();
     return;
 }
 if (args.Length == 2 && args[0] == "memory")
