@@ -24,8 +24,8 @@ public class AdultPipelineBenchmarks
     {
         public CoresConfig()
         {
-            AddJob(Job.Default.WithAffinity(1).WithEnvironmentVariables(new EnvironmentVariable("DOTNET_PROCESSOR_COUNT", "1")).WithId("1 core"));
-            AddJob(Job.Default.WithAffinity(3).WithEnvironmentVariables(new EnvironmentVariable("DOTNET_PROCESSOR_COUNT", "2")).WithId("2 cores"));
+            AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10).WithAffinity(1).WithEnvironmentVariables(new EnvironmentVariable("DOTNET_PROCESSOR_COUNT", "1")).WithId("1 core"));
+            AddJob(Job.Default.WithWarmupCount(3).WithIterationCount(10).WithAffinity(3).WithEnvironmentVariables(new EnvironmentVariable("DOTNET_PROCESSOR_COUNT", "2")).WithId("2 cores"));
         }
     }
 

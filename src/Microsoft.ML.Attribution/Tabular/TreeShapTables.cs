@@ -17,7 +17,9 @@ namespace Microsoft.ML.Attribution.Tabular;
 /// <para><b>Dense rows.</b> For trees of at most 64 internal nodes a row is routed once per tree into a bit mask (bit n:
 /// x goes left at node n, NaN as the model sends it). Each leaf keeps the mask of its path's nodes and of the sides the
 /// path takes; its players are numbered in node order, so when no player repeats on the path the pattern is one parallel
-/// bit extract of the agreeing bits (BMI2 <c>PEXT</c>, or a scalar loop on CPUs without it). Tables hold floats.</para>
+/// bit extract of the agreeing bits (BMI2 <c>PEXT</c>, or a scalar loop on CPUs without it). Tables hold floats. The
+/// per-row methods are compiled fully optimized on first call (a serving path is warm at once; tiering would keep them
+/// unoptimized for the first calls, or longer when a loaded machine starves the background compiler).</para>
 /// </summary>
 internal sealed class PathDependentTables
 {
@@ -174,6 +176,7 @@ internal sealed class PathDependentTables
     public Scratch CreateScratch() => new(MaxInternalCount, MaxWidth);
 
     /// <summary>Adds the SHAP values of row <paramref name="x"/> to <paramref name="phi"/> (<c>[outputs, players]</c> flattened).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Add(ReadOnlySpan<float> x, Span<double> phi, int playerCount, Scratch scratch)
     {
         for (int t = 0; t < _trees.Length; t++) AddTree(t, x, phi.Slice(_treeOutput[t] * playerCount, playerCount), scratch);
@@ -184,6 +187,7 @@ internal sealed class PathDependentTables
     /// (<c>[count, outputs, players]</c> flattened), tree by tree: one tree's tables (tens of KB) then serve every row of
     /// the block from cache, where row by row each leaf lookup would miss in megabytes of tables.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void AddBlock(Tensors.NdArray<float> rows, int first, int count, Span<double> phi, int playerCount, Scratch scratch)
     {
         int stride = phi.Length / count;
@@ -194,6 +198,7 @@ internal sealed class PathDependentTables
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void AddTree(int t, ReadOnlySpan<float> x, Span<double> target, Scratch scratch)
     {
         var table = _table;
@@ -226,6 +231,7 @@ internal sealed class PathDependentTables
     /// Adds the off-diagonal SHAP interaction values of row <paramref name="x"/> to <paramref name="phi"/>
     /// (<c>[outputs, players, players]</c> flattened); the caller fills the diagonal as φ_i − Σ_{j≠i} Φ_ij.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void AddInteractions(ReadOnlySpan<float> x, Span<double> phi, int playerCount, Scratch scratch)
     {
         int square = playerCount * playerCount;
@@ -270,6 +276,7 @@ internal sealed class PathDependentTables
     }
 
     /// <summary>Bit n set when x goes left at internal node n (at most 64 nodes); NaN goes where the model sends it.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     internal static ulong RouteBits(Tree tree, ReadOnlySpan<float> x)
     {
         var feature = tree.Feature;
@@ -287,6 +294,7 @@ internal sealed class PathDependentTables
     }
 
     /// <summary>The leaf's pattern (bit i: x agrees with every split of the leaf's player i) from a routed bit mask.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private int Pattern(int leaf, ulong goes)
     {
         ulong agree = ~(goes ^ _leafSide[leaf]);
@@ -298,6 +306,7 @@ internal sealed class PathDependentTables
     }
 
     /// <summary>PEXT without BMI2: the bits of <paramref name="value"/> at <paramref name="mask"/>'s set bits, packed low.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     internal static ulong ExtractScalar(ulong value, ulong mask)
     {
         ulong result = 0;
@@ -319,6 +328,7 @@ internal sealed class PathDependentTables
     }
 
     /// <summary>The leaf's Shapley values for <paramref name="pattern"/>, by the polynomial of the class summary.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void LeafValues(int leaf, int pattern, Span<double> values, double[] coefficients)
     {
         int first = _leafPlayerStart[leaf], d = _leafPlayerStart[leaf + 1] - first;
@@ -340,6 +350,7 @@ internal sealed class PathDependentTables
     }
 
     /// <summary>Coefficients of Π over players other than i, j of (z_u + t) for u in the pattern, z_u otherwise.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private Span<double> Polynomial(int first, int d, int pattern, int i, int j, double[] c)
     {
         int degree = 0;
