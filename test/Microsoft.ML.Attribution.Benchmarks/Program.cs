@@ -3,6 +3,7 @@
 //      dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- pipeline 10000 feature-ablation
 //      dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- treeshap   (adult TreeSHAP rows/s, quick look)
 //      dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- kshapgroups   (KernelSHAP groups vs slots: errors vs TreeSHAP)
+//      dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- adultpipeline   (adult TreeSHAP through .Explain(mlContext), quick look)
 //      dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- profile ig_resnet /tmp/prof  (ORT profiler, per-op time)
 using BenchmarkDotNet.Running;
 
@@ -24,6 +25,11 @@ if (args.Length == 1 && args[0] == "treeshap")
 if (args.Length == 1 && args[0] == "kshapgroups")
 {
     Microsoft.ML.Attribution.Benchmarks.KernelShapGroupsProbe.Run();
+    return;
+}
+if (args.Length == 1 && args[0] == "adultpipeline")
+{
+    Microsoft.ML.Attribution.Benchmarks.AdultPipelineProbe.Run();
     return;
 }
 if (args.Length == 2 && args[0] == "memory")

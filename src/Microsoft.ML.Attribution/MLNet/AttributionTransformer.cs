@@ -299,6 +299,8 @@ public sealed class AttributionTransformer : ITransformer
         int n = rows.Rows, f = rows.RowSize;
         bool background = method.Has(MethodCapabilities.Background) && Options.BaselineSource == BaselineSource.Auto && Options.Baseline is null;
         bool masked = Grouped && method.Has(MethodCapabilities.FeatureGroups);
+        // TreeSHAP's players are the groups: its values come back one per group, with no spread to slots and fold back.
+        bool perGroup = masked && method.Has(MethodCapabilities.ExactForTrees);
         var inputs = new MethodInputs
         {
             Model = oracle,
@@ -310,10 +312,12 @@ public sealed class AttributionTransformer : ITransformer
             Background = background || method.Has(MethodCapabilities.ExactForTrees) || method.Has(MethodCapabilities.ExactForLinear) ? BackgroundRows(oracle) : null,
             FeatureMask = masked ? _groupMask.Value : null,
             Target = target,
+            PerGroupOutput = perGroup,
         };
         var result = method.Attribute(inputs, Options.EffectiveMethodOptions);
-        var slots = result.Attributions.Reshape(n, f);
-        var attributions = Grouped ? FeatureGroupSet.Collect(slots, Options.FeatureGroups!, summed: !masked) : slots;
+        var attributions = perGroup ? result.Attributions.Reshape(n, Options.FeatureGroups!.Count)
+            : Grouped ? FeatureGroupSet.Collect(result.Attributions.Reshape(n, f), Options.FeatureGroups!, summed: !masked)
+            : result.Attributions.Reshape(n, f);
         var baseValues = result.BaseValues;
         if (baseValues is null && Options.HasBaseValue)
         {

@@ -93,6 +93,11 @@ internal sealed class ExplainedDataView : IDataView
         private ValueGetter<VBuffer<float>>? _features;
         private ValueGetter<VBuffer<long>>? _ids;
         private Func<int>? _target;
+        private float[]? _rowBlock;
+        private long[]? _idBlock;
+        private int[]? _targetBlock;
+        private VBuffer<float> _buffer;
+        private VBuffer<long> _idBuffer;
         private float[] _attributions = [];
         private int[] _targets = [];
         private float[]? _deltas;
@@ -161,11 +166,11 @@ internal sealed class ExplainedDataView : IDataView
             // Skip the rows of other cursors' blocks.
             while (_aheadRow < start - 1 && _ahead.MoveNext()) _aheadRow++;
             int f = _view._features, block = options.BlockSize;
-            var rows = new List<float>(block * f);
-            var ids = new List<long>();
-            var targets = _target is null ? null : new List<int>(block);
-            VBuffer<float> buffer = default;
-            VBuffer<long> idBuffer = default;
+            // One buffer per cursor, filled in place: each row's vector is copied once, from the source's buffer into the
+            // block (no per-value list growth, no final ToArray). Methods do not keep the rows, so the next block reuses it.
+            if (_ids is not null) _idBlock ??= new long[block * f];
+            else _rowBlock ??= new float[block * f];
+            _targetBlock = _target is null ? null : _targetBlock ?? new int[block];
             int count = 0;
             while (count < block && _ahead.MoveNext())
             {
@@ -173,31 +178,32 @@ internal sealed class ExplainedDataView : IDataView
                 int length;
                 if (_ids is not null)
                 {
-                    _ids(ref idBuffer);
-                    length = idBuffer.Length;
-                    foreach (var v in idBuffer.DenseValues()) ids.Add(v);
+                    _ids(ref _idBuffer);
+                    length = _idBuffer.Length;
+                    if (length == f) _idBuffer.CopyTo(_idBlock.AsSpan(count * f, f));
                 }
                 else
                 {
-                    _features!(ref buffer);
-                    length = buffer.Length;
-                    foreach (var v in buffer.DenseValues()) rows.Add(v);
+                    _features!(ref _buffer);
+                    length = _buffer.Length;
+                    if (length == f) _buffer.CopyTo(_rowBlock.AsSpan(count * f, f));
                 }
                 if (length != f)
                     throw new InvalidOperationException($"Column '{options.InputColumnName}' holds a vector of {length} values at row {start + count}; expected {f}.");
-                targets?.Add(_target!());
+                if (_targetBlock is not null) _targetBlock[count] = _target!();
                 count++;
             }
+            int[]? targets = _targetBlock is null ? null : count == block ? _targetBlock : _targetBlock[..count];
             AttributionResult result;
             if (_ids is not null)
             {
-                result = _view._transformer.ExplainBlock(new NdArray<long>(ids.ToArray(), count, f), targets?.ToArray());
+                result = _view._transformer.ExplainBlock(new NdArray<long>(count == block ? _idBlock! : _idBlock![..(count * f)], count, f), targets);
             }
             else
             {
-                var features = new NdArray<float>(rows.ToArray(), count, f);
+                var features = new NdArray<float>(count == block ? _rowBlock! : _rowBlock![..(count * f)], count, f);
                 FiniteFeatures.Check(options, _view._source.Schema[options.InputColumnName], features, start);
-                result = _view._transformer.ExplainBlock(_view._source.Schema, features, targets?.ToArray());
+                result = _view._transformer.ExplainBlock(_view._source.Schema, features, targets);
             }
             _attributions = result.Attributions.Data;
             _targets = result.Targets;

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics.X86;
+
 namespace Microsoft.ML.Attribution.Tabular;
 
 /// <summary>
@@ -12,6 +14,12 @@ namespace Microsoft.ML.Attribution.Tabular;
 /// Leaves wider than <see cref="MaxTableWidth"/> compute the same formula per row instead of storing 2^d·d entries.
 /// Shapley interaction values (Lundberg et al. 2020) of the product game follow the same way for pairs, with weights
 /// <c>|S|!(d−2−|S|)!/(2(d−1)!)</c> and factor (o_i − z_i)(o_j − z_j).
+/// <para><b>Dense rows.</b> For trees of at most 64 internal nodes a row is routed once per tree into a bit mask (bit n:
+/// x goes left at node n, NaN as the model sends it). Each leaf keeps the mask of its path's nodes and of the sides the
+/// path takes; its players are numbered in node order, so when no player repeats on the path the pattern is one parallel
+/// bit extract of the agreeing bits (BMI2 <c>PEXT</c>, or a scalar loop on CPUs without it). Tables hold floats. The
+/// per-row methods are compiled fully optimized on first call (a serving path is warm at once; tiering would keep them
+/// unoptimized for the first calls, or longer when a loaded machine starves the background compiler).</para>
 /// </summary>
 internal sealed class PathDependentTables
 {
@@ -32,8 +40,12 @@ internal sealed class PathDependentTables
     private readonly double[] _zero;
     private readonly double[] _leafValue;
     private readonly long[] _tableStart;     // −1 when the leaf is computed per row
-    private readonly double[] _table;
+    private readonly float[] _table;
     private readonly Tree[] _trees;
+    private readonly bool[] _treeDense;      // ≤ 64 internal nodes: routed into a bit mask
+    private readonly ulong[] _leafMask;      // the path's nodes
+    private readonly ulong[] _leafSide;      // of those, the nodes where the path goes left
+    private readonly bool[] _leafDistinct;   // no player repeats on the path: pattern = PEXT of the agreeing bits
 
     /// <param name="trees">The trees.</param>
     /// <param name="ratios">Per tree and node, the cover share it receives from its parent.</param>
@@ -53,6 +65,10 @@ internal sealed class PathDependentTables
         var zero = new List<double>();
         var value = new List<double>();
         var tableStart = new List<long>();
+        var leafMask = new List<ulong>();
+        var leafSide = new List<ulong>();
+        var leafDistinct = new List<bool>();
+        _treeDense = trees.Select(t => t.InternalCount <= 64).ToArray();
         long tableSize = 0;
         for (int t = 0; t < trees.Length; t++)
         {
@@ -60,6 +76,9 @@ internal sealed class PathDependentTables
             foreach (var (leaf, path) in LeafPaths(tree))
             {
                 int first = player.Count;
+                // Players in node order: a parallel bit extract over the path's nodes then yields the pattern directly.
+                path.Sort((a, b) => a.Node.CompareTo(b.Node));
+                ulong mask = 0, side = 0;
                 foreach (var (node, left) in path)
                 {
                     int p = players[t][node];
@@ -72,6 +91,11 @@ internal sealed class PathDependentTables
                         zero.Add(1);
                     }
                     zero[slot] *= ratios[t][child];
+                    if (_treeDense[t])
+                    {
+                        mask |= 1UL << node;
+                        if (left) side |= 1UL << node;
+                    }
                     pathNode.Add(node);
                     pathBit.Add(1 << (slot - first));
                     pathLeft.Add(left ? 1 : 0);
@@ -80,6 +104,9 @@ internal sealed class PathDependentTables
                 if (d > MaxWidthSupported)
                     throw new NotSupportedException($"Tree {t} leaf {leaf} splits on {d} distinct features; leaf tables support {MaxWidthSupported}.");
                 pathStart.Add(pathNode.Count);
+                leafMask.Add(mask);
+                leafSide.Add(side);
+                leafDistinct.Add(_treeDense[t] && d == path.Count);
                 playerStart.Add(player.Count);
                 value.Add(tree.Value[leaf]);
                 if (d <= maxTableWidth)
@@ -93,23 +120,32 @@ internal sealed class PathDependentTables
         }
         (_leafPathStart, _pathNode, _pathBit, _pathLeft) = ([.. pathStart], [.. pathNode], [.. pathBit], [.. pathLeft]);
         (_leafPlayerStart, _player, _zero, _leafValue, _tableStart) = ([.. playerStart], [.. player], [.. zero], [.. value], [.. tableStart]);
+        (_leafMask, _leafSide, _leafDistinct) = ([.. leafMask], [.. leafSide], [.. leafDistinct]);
         MaxWidth = _leafValue.Length == 0 ? 0 : Enumerable.Range(0, _leafValue.Length).Max(Width);
         MaxInternalCount = trees.Length == 0 ? 0 : trees.Max(t => t.InternalCount);
         _inverseBinomial = new double[MaxWidth + 1][];
         for (int n = 0; n <= MaxWidth; n++) _inverseBinomial[n] = Enumerable.Range(0, n + 1).Select(k => 1 / Binomial(n, k)).ToArray();
-        _table = new double[tableSize];
+        _table = new float[tableSize];
         var coefficients = new double[MaxWidth + 2];
+        var values = new double[Math.Max(1, MaxWidth)];
         for (int leaf = 0; leaf < _leafValue.Length; leaf++)
         {
             if (_tableStart[leaf] < 0) continue;
             int d = Width(leaf);
             for (int pattern = 0; pattern < 1 << d; pattern++)
-                LeafValues(leaf, pattern, _table.AsSpan((int)(_tableStart[leaf] + (long)pattern * d), d), coefficients);
+            {
+                LeafValues(leaf, pattern, values.AsSpan(0, d), coefficients);
+                for (int i = 0; i < d; i++) _table[_tableStart[leaf] + (long)pattern * d + i] = (float)values[i];
+            }
         }
     }
 
     /// <summary>Bytes held by the leaf tables.</summary>
-    public long TableBytes => _table.LongLength * sizeof(double);
+    public long TableBytes => _table.LongLength * sizeof(float);
+
+    /// <summary>Whether patterns use BMI2's parallel bit extract (default where the CPU has it); tests turn it off to
+    /// compare with the scalar extract.</summary>
+    public bool UseBmi2 { get; set; } = Bmi2.X64.IsSupported;
 
     /// <summary>The most distinct players on one leaf's path.</summary>
     public int MaxWidth { get; }
@@ -140,6 +176,7 @@ internal sealed class PathDependentTables
     public Scratch CreateScratch() => new(MaxInternalCount, MaxWidth);
 
     /// <summary>Adds the SHAP values of row <paramref name="x"/> to <paramref name="phi"/> (<c>[outputs, players]</c> flattened).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Add(ReadOnlySpan<float> x, Span<double> phi, int playerCount, Scratch scratch)
     {
         for (int t = 0; t < _trees.Length; t++) AddTree(t, x, phi.Slice(_treeOutput[t] * playerCount, playerCount), scratch);
@@ -150,6 +187,7 @@ internal sealed class PathDependentTables
     /// (<c>[count, outputs, players]</c> flattened), tree by tree: one tree's tables (tens of KB) then serve every row of
     /// the block from cache, where row by row each leaf lookup would miss in megabytes of tables.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void AddBlock(Tensors.NdArray<float> rows, int first, int count, Span<double> phi, int playerCount, Scratch scratch)
     {
         int stride = phi.Length / count;
@@ -160,17 +198,20 @@ internal sealed class PathDependentTables
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void AddTree(int t, ReadOnlySpan<float> x, Span<double> target, Scratch scratch)
     {
         var table = _table;
         var player = _player;
         var goesLeft = scratch.GoesLeft;
-        Route(t, x, goesLeft);
+        bool dense = _treeDense[t];
+        ulong goes = dense ? RouteBits(_trees[t], x) : 0;
+        if (!dense) Route(t, x, goesLeft);
         for (int leaf = _treeFirstLeaf[t]; leaf < _treeFirstLeaf[t + 1]; leaf++)
         {
             int first = _leafPlayerStart[leaf], d = _leafPlayerStart[leaf + 1] - first;
             if (d == 0) continue;
-            int pattern = Pattern(leaf, goesLeft);
+            int pattern = dense ? Pattern(leaf, goes) : Pattern(leaf, goesLeft);
             long start = _tableStart[leaf];
             if (start >= 0)
             {
@@ -190,18 +231,21 @@ internal sealed class PathDependentTables
     /// Adds the off-diagonal SHAP interaction values of row <paramref name="x"/> to <paramref name="phi"/>
     /// (<c>[outputs, players, players]</c> flattened); the caller fills the diagonal as φ_i − Σ_{j≠i} Φ_ij.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void AddInteractions(ReadOnlySpan<float> x, Span<double> phi, int playerCount, Scratch scratch)
     {
         int square = playerCount * playerCount;
         for (int t = 0; t < _trees.Length; t++)
         {
             var target = phi.Slice(_treeOutput[t] * square, square);
-            Route(t, x, scratch.GoesLeft);
+            bool dense = _treeDense[t];
+            ulong goes = dense ? RouteBits(_trees[t], x) : 0;
+            if (!dense) Route(t, x, scratch.GoesLeft);
             for (int leaf = _treeFirstLeaf[t]; leaf < _treeFirstLeaf[t + 1]; leaf++)
             {
                 int first = _leafPlayerStart[leaf], d = _leafPlayerStart[leaf + 1] - first;
                 if (d < 2) continue;
-                int pattern = Pattern(leaf, scratch.GoesLeft);
+                int pattern = dense ? Pattern(leaf, goes) : Pattern(leaf, scratch.GoesLeft);
                 double v = _leafValue[leaf];
                 for (int i = 0; i < d; i++)
                 {
@@ -231,6 +275,48 @@ internal sealed class PathDependentTables
         for (int node = 0; node < feature.Length; node++) goesLeft[node] = tree.GoesLeft(node, x[feature[node]]) ? 1 : 0;
     }
 
+    /// <summary>Bit n set when x goes left at internal node n (at most 64 nodes); NaN goes where the model sends it.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    internal static ulong RouteBits(Tree tree, ReadOnlySpan<float> x)
+    {
+        var feature = tree.Feature;
+        var threshold = tree.Threshold;
+        var nanLeft = tree.NanGoesLeft;
+        ulong bits = 0;
+        for (int node = 0; node < feature.Length; node++)
+        {
+            float v = x[feature[node]];
+            // Non-short-circuit: NaN compares false, and then the model's missing-value side decides.
+            bool left = (v <= threshold[node]) | (float.IsNaN(v) & nanLeft[node]);
+            bits |= (ulong)System.Runtime.CompilerServices.Unsafe.As<bool, byte>(ref left) << node;
+        }
+        return bits;
+    }
+
+    /// <summary>The leaf's pattern (bit i: x agrees with every split of the leaf's player i) from a routed bit mask.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private int Pattern(int leaf, ulong goes)
+    {
+        ulong agree = ~(goes ^ _leafSide[leaf]);
+        if (_leafDistinct[leaf]) return (int)(UseBmi2 ? Bmi2.X64.ParallelBitExtract(agree, _leafMask[leaf]) : ExtractScalar(agree, _leafMask[leaf]));
+        int pattern = (1 << (_leafPlayerStart[leaf + 1] - _leafPlayerStart[leaf])) - 1;
+        for (int k = _leafPathStart[leaf]; k < _leafPathStart[leaf + 1]; k++)
+            pattern &= ~(_pathBit[k] & -(int)(((goes >> _pathNode[k]) ^ (ulong)_pathLeft[k]) & 1));
+        return pattern;
+    }
+
+    /// <summary>PEXT without BMI2: the bits of <paramref name="value"/> at <paramref name="mask"/>'s set bits, packed low.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    internal static ulong ExtractScalar(ulong value, ulong mask)
+    {
+        ulong result = 0;
+        for (int k = 0; mask != 0; k++, mask &= mask - 1)
+        {
+            if ((value & mask & (~mask + 1)) != 0) result |= 1UL << k;
+        }
+        return result;
+    }
+
     private int Pattern(int leaf, int[] goesLeft)
     {
         int pattern = (1 << (_leafPlayerStart[leaf + 1] - _leafPlayerStart[leaf])) - 1;
@@ -242,6 +328,7 @@ internal sealed class PathDependentTables
     }
 
     /// <summary>The leaf's Shapley values for <paramref name="pattern"/>, by the polynomial of the class summary.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void LeafValues(int leaf, int pattern, Span<double> values, double[] coefficients)
     {
         int first = _leafPlayerStart[leaf], d = _leafPlayerStart[leaf + 1] - first;
@@ -263,6 +350,7 @@ internal sealed class PathDependentTables
     }
 
     /// <summary>Coefficients of Π over players other than i, j of (z_u + t) for u in the pattern, z_u otherwise.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private Span<double> Polynomial(int first, int d, int pattern, int i, int j, double[] c)
     {
         int degree = 0;

@@ -52,7 +52,8 @@ public sealed class TreeShapGroupsInteractionsTests
             var (a, b) = (new double[13], new double[13]);
             tabled.Add(rows.Row(r), a, 13, s1);
             perRow.Add(rows.Row(r), b, 13, s2);
-            for (int j = 0; j < 13; j++) AssertClose(a[j], b[j], 1e-9, $"row {r} feature {j}");
+            // Tables hold floats (half the cache footprint); the per-row formula computes in doubles.
+            for (int j = 0; j < 13; j++) AssertClose(a[j], b[j], 1e-6, $"row {r} feature {j}");
         }
     }
 

@@ -49,6 +49,13 @@ public sealed class MethodInputs
     /// <summary>Rows × steps (or perturbations) per model call.</summary>
     public int? InternalBatchSize { get; init; }
 
+    /// <summary>
+    /// With a one-row <see cref="FeatureMask"/>: the caller takes one value per group (<c>[N, groups]</c>, group ids
+    /// 0 … M−1) from methods whose players are the groups (<see cref="MethodCapabilities.ExactForTrees"/>), instead of
+    /// every slot holding its group's value; saves spreading M values to F slots and folding them back.
+    /// </summary>
+    internal bool PerGroupOutput { get; init; }
+
     internal IForwardOracle ForwardModel(string method) =>
         Model ?? throw new ArgumentException($"Method '{method}' needs a model (MethodInputs.Model).");
 

@@ -348,7 +348,7 @@ public static class MethodRegistry
         var rows = inputs.FloatRows("tree-shap");
         var background = inputs.Background ?? (options.Algorithm == TreeShapAlgorithm.PathDependent ? null
             : throw new ArgumentException("Interventional TreeSHAP needs background rows (MethodInputs.Background)."));
-        return TreeShapRun.Explain(trees, rows, background, options.Algorithm, inputs.FeatureMask, inputs.Target);
+        return TreeShapRun.Explain(trees, rows, background, options.Algorithm, inputs.FeatureMask, inputs.Target, inputs.PerGroupOutput);
     }
 
     private static AttributionResult RunLinearShap(MethodInputs inputs, LinearShapOptions options)

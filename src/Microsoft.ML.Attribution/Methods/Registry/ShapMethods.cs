@@ -30,8 +30,17 @@ internal static class TreeShapRun
         }
     }
 
+    /// <summary>TreeSHAP of every row for its target output; with a shared mask the groups are the players.</summary>
+    /// <param name="trees">The ensemble.</param>
+    /// <param name="rows">Rows [n, F].</param>
+    /// <param name="background">Covers (path-dependent) or reference rows (interventional); null: even splits.</param>
+    /// <param name="algorithm">The value function.</param>
+    /// <param name="featureMask">Group id per slot (one row, or one per row), or null.</param>
+    /// <param name="target">Output per row; null: 0 for one output, else each row's highest raw score.</param>
+    /// <param name="perGroup">With a shared mask, return one value per group ([n, groups]) rather than spreading each
+    /// group's value over its slots ([n, F]).</param>
     public static AttributionResult Explain(TreeEnsemble trees, NdArray<float> rows, NdArray<float>? background, TreeShapAlgorithm algorithm,
-        NdArray<long>? featureMask, Target? target)
+        NdArray<long>? featureMask, Target? target, bool perGroup = false)
     {
         if (rows.Rank != 2) rows = rows.Reshape(rows.Rows, rows.RowSize);
         int n = rows.Rows, k = trees.OutputCount, f = rows.RowSize;
@@ -41,8 +50,17 @@ internal static class TreeShapRun
         var explainer = For(trees, background, algorithm, f, groupOfSlot);
         var result = explainer.Explain(rows);
         int p = explainer.PlayerCount;
-        var targets = target?.Explicit(n) ?? Enumerable.Range(0, n).Select(r => k == 1 ? 0 : ArgMax(trees.Evaluate(rows.Row(r)))).ToArray();
-        var values = new NdArray<float>(n, f);
+        var targets = target?.Explicit(n) ?? (k == 1 ? new int[n] : Enumerable.Range(0, n).Select(r => ArgMax(trees.Evaluate(rows.Row(r)))).ToArray());
+        if (perGroup && groupOfSlot is not null && k == 1)
+        {
+            // The players are the groups and there is one output: the engine's [n, 1, G] values are the answer as they are.
+            if (targets.Any(t => t != 0)) throw new ArgumentOutOfRangeException(nameof(target), $"Target {targets.First(t => t != 0)} is not an output of the model (0..0).");
+            var expected = new float[n];
+            Array.Fill(expected, (float)result.ExpectedValues[0]);
+            return new AttributionResult(result.Values.Reshape(n, p), targets, BaseValues: expected);
+        }
+        int width = perGroup && groupOfSlot is not null ? p : f;
+        var values = new NdArray<float>(n, width);
         var baseValues = new float[n];
         for (int r = 0; r < n; r++)
         {
@@ -50,7 +68,8 @@ internal static class TreeShapRun
             var players = result.Values.Data.AsSpan((r * k + targets[r]) * p, p);
             var row = values.Row(r);
             // Masked attributions come back shaped like the input, each slot holding its group's value (Captum's shape).
-            for (int j = 0; j < f; j++) row[j] = groupOfSlot is null ? players[j] : players[groupOfSlot[j]];
+            if (width == p) players.CopyTo(row);
+            else for (int j = 0; j < f; j++) row[j] = groupOfSlot is null ? players[j] : players[groupOfSlot[j]];
             baseValues[r] = (float)result.ExpectedValues[targets[r]];
         }
         return new AttributionResult(groupOfSlot is null ? Groups.SpreadSums(values, featureMask) : values, targets, BaseValues: baseValues);
