@@ -3,7 +3,7 @@
 # profiles, *.nupkg, HTML reports, …) belongs in ignored folders such as artifacts/, never beside the solution.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-allowed=' .ci .git .gitattributes .gitignore Attribution.sln Directory.Build.props Directory.Packages.props NuGet.config README.md artifacts build samples src test .fixture-venv '
+allowed=' .ci .config .git .gitattributes .gitignore Attribution.sln Directory.Build.props Directory.Packages.props NuGet.config README.md artifacts build samples src test .fixture-venv '
 bad=0
 for entry in * .[!.]*; do
   [ -e "$entry" ] || continue

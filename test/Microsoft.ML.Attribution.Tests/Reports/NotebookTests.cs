@@ -59,7 +59,13 @@ public sealed partial class NotebookTests
                 string relative = m.Groups[1].Value;
                 string full = Path.GetFullPath(Path.Combine(Folder, relative));
                 int bin = full.IndexOf($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal);
-                if (bin >= 0)
+                if (relative.StartsWith("../../artifacts/", StringComparison.Ordinal))
+                {
+                    // The package source: the folder .ci/run packs into (absent until then, so not checked for).
+                    Assert.AreEqual("../../artifacts/packages", relative, name);
+                    StringAssert.Contains(File.ReadAllText(Path.Combine(ReportChecks.RepoRoot, ".ci", "run")), "-o artifacts/packages");
+                }
+                else if (bin >= 0)
                 {
                     // A build output: the project that builds it must exist, with the assembly name of the dll.
                     string project = full[..bin];
@@ -81,7 +87,9 @@ public sealed partial class NotebookTests
     [DynamicData(nameof(Notebooks))]
     public void Notebook_CallsOnlyMembersTheLibraryHas(string name)
     {
-        var types = typeof(AttributionReport).Assembly.GetExportedTypes().GroupBy(t => t.Name.Split('`')[0]).ToDictionary(g => g.Key, g => g.First());
+        var types = new[] { typeof(AttributionReport).Assembly, typeof(global::Microsoft.ML.Attribution.Methods.AttributionResult).Assembly,
+            typeof(global::Microsoft.ML.Attribution.Interactive.SvgChart).Assembly }
+            .SelectMany(a => a.GetExportedTypes()).GroupBy(t => t.Name.Split('`')[0]).ToDictionary(g => g.Key, g => g.First());
         int calls = 0;
         foreach (var source in CodeCells(name))
         {
@@ -93,7 +101,7 @@ public sealed partial class NotebookTests
                 calls++;
             }
         }
-        Assert.IsGreaterThan(3, calls);
+        Assert.IsGreaterThan(0, calls, $"{name} calls no member of the library");
     }
 
     private static IEnumerable<string> CodeCells(string name)
