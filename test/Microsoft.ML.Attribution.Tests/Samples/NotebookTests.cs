@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Microsoft.ML.Attribution.Tests.Samples;
 
 /// <summary>
-/// The notebooks under samples/notebooks are committed with the outputs of a real run (build/notebooks/run_notebooks.py,
+/// The notebooks under samples/notebooks are committed with the outputs of a real run (build/notebooks/run-notebooks.cs,
 /// the "notebooks" step of .ci/run): every code cell was executed, in order, none failed, and every cell that ends in an
 /// expression shows something.
 /// </summary>
