@@ -98,9 +98,10 @@ public sealed class CliRunTests
     public void Sigint_StopsTheProcess_WithExitCode130_AndNoFile()
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) Assert.Inconclusive("SIGINT is a POSIX signal");
-        // Long enough to be interrupted: many rows, many steps.
-        string input = ManyRows(20000), output = Temp("a.npy");
-        using var process = Process.Start(Tool(Explain(input, output, "--steps", "400")))!;
+        // Long enough to be interrupted on a fast idle machine too (20,000 rows × 400 steps once finished within the
+        // 3 s wait): 200,000 rows × 2,000 steps is minutes of work, and SIGINT ends it at the next batch.
+        string input = ManyRows(200_000), output = Temp("a.npy");
+        using var process = Process.Start(Tool(Explain(input, output, "--steps", "2000")))!;
         var stderr = process.StandardError.ReadToEndAsync();
         _ = process.StandardOutput.ReadToEndAsync();
         // Wait until the run is under way (the .NET host and ONNX Runtime have started), then interrupt it.
