@@ -145,6 +145,33 @@ public sealed class Infidelity
         return result;
     }
 
+    /// <summary>
+    /// A perturbation from a function that returns only the perturbed inputs (Captum's
+    /// <c>infidelity_perturb_func_decorator</c>): the perturbation is x − x′, divided element by element by x − baseline
+    /// (zero baselines when none are given; a zero difference divides by 1) when <paramref name="multiplyByInputs"/> —
+    /// the binary-style perturbation for global attributions such as IG or DeepLift that factor in the input.
+    /// </summary>
+    /// <param name="perturb">Gets the expanded inputs and baselines (or null), returns the perturbed inputs x′.</param>
+    /// <param name="multiplyByInputs">Divide by x − baseline (global attributions); false for local ones (Saliency).</param>
+    public static InfidelityPerturbation FromPerturbedInputs(Func<NdArray<float>, NdArray<float>?, NdArray<float>> perturb, bool multiplyByInputs = true)
+    {
+        ArgumentNullException.ThrowIfNull(perturb);
+        return (inputs, baselines) =>
+        {
+            var perturbed = perturb(inputs, baselines);
+            if (!perturbed.Shape.SequenceEqual(inputs.Shape))
+                throw new ArgumentException($"The perturbation function returned inputs shaped {perturbed.ShapeText} for {inputs.ShapeText}.");
+            var perturbations = new NdArray<float>(inputs.Shape);
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                float difference = inputs.Data[i] - perturbed.Data[i];
+                float denominator = multiplyByInputs ? inputs.Data[i] - (baselines?.Data[i] ?? 0f) : 1f;
+                perturbations.Data[i] = difference / (denominator != 0 ? denominator : 1f);
+            }
+            return (perturbations, perturbed);
+        };
+    }
+
     private static void CheckSamples(int samples)
     {
         if (samples < 1) throw new ArgumentOutOfRangeException(nameof(samples), samples, "Infidelity needs at least one perturbation per row.");

@@ -17,6 +17,7 @@ public sealed class MetricParityTests
     private const double Tolerance = 1e-4;
 
     public static IEnumerable<object[]> InfidelityCases => Fixtures.NamesOf("infidelity");
+    public static IEnumerable<object[]> DecoratedCases => Fixtures.NamesOf("infidelity-decorated");
     public static IEnumerable<object[]> SensitivityCases => Fixtures.NamesOf("sensitivity-max");
 
     [TestMethod]
@@ -51,6 +52,17 @@ public sealed class MetricParityTests
             return (perturbations, perturbed);
         }, target: c.Target, samples: samples, normalize: normalize, internalBatchSize: 5);
         AssertRelative(given, viaFunction, name);
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(DecoratedCases))]
+    public void Infidelity_FromPerturbedInputs_MultipliedByInputs_MatchesCaptumsDecorator(string name)
+    {
+        var c = Fixtures.Case(name);
+        var perturbed = c.FloatArray("perturbed")!;
+        var perturb = Infidelity.FromPerturbedInputs((x, _) => perturbed, multiplyByInputs: c.Bool("multiply_by_inputs", true));
+        var values = new Infidelity(c.Oracle()).Compute(c.Input, c.FloatArray("attributions")!, perturb, target: c.Target, samples: c.Int("samples", 10));
+        AssertRelative(c.Expected.Data, values, name);
     }
 
     [TestMethod]
