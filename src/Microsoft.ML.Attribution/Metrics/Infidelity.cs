@@ -48,11 +48,22 @@ public sealed class Infidelity
         ArgumentNullException.ThrowIfNull(inputs);
         CheckSamples(samples);
         if (!(noiseStdev >= 0)) throw new ArgumentOutOfRangeException(nameof(noiseStdev), noiseStdev, "The noise standard deviation must be non-negative.");
-        var noise = new NdArray<float>(RandomDraws.Normal(RandomDraws.Create(seed), checked(inputs.Length * samples), noiseStdev),
-            [inputs.Rows * samples, .. inputs.RowShape]);
-        var perturbed = new NdArray<float>(noise.Shape);
-        for (int i = 0; i < perturbed.Length; i++) perturbed.Data[i] = inputs.Data[i / (samples * inputs.RowSize) * inputs.RowSize + i % inputs.RowSize] - noise.Data[i];
-        return Compute(inputs, attributions, noise, perturbed, target, samples, normalize, internalBatchSize);
+        // Drawn item by item as the chunks fill, so memory stays bounded by a chunk, not by rows × samples.
+        var random = RandomDraws.Create(seed);
+        int rowSize = inputs.RowSize;
+        return Run(inputs, attributions, target, samples, normalize, internalBatchSize, (i, dst) =>
+        {
+            var noise = RandomDraws.Normal(random, rowSize, noiseStdev);
+            var x = inputs.Row(i / samples);
+            var phi = attributions.Row(i / samples);
+            double a = 0;
+            for (int j = 0; j < rowSize; j++)
+            {
+                dst[j] = x[j] - noise[j];
+                a += (double)phi[j] * noise[j];
+            }
+            return a;
+        });
     }
 
     /// <summary>Infidelity under a perturbation function (called once on all rows × samples, as Captum calls it).</summary>
@@ -96,30 +107,47 @@ public sealed class Infidelity
         ArgumentNullException.ThrowIfNull(perturbations);
         ArgumentNullException.ThrowIfNull(perturbedInputs);
         CheckSamples(samples);
-        _oracle.ValidateInput(inputs);
-        if (!attributions.Shape.SequenceEqual(inputs.Shape))
-            throw new ArgumentException($"Attributions shaped {attributions.ShapeText} do not match input '{_oracle.InputName}' shaped {inputs.ShapeText}.", nameof(attributions));
-        int rows = inputs.Rows, rowSize = inputs.RowSize, items = rows * samples;
+        int rows = inputs.Rows, items = rows * samples;
         int[] expandedShape = [items, .. inputs.RowShape];
         if (!perturbations.Shape.SequenceEqual(expandedShape))
             throw new ArgumentException($"Perturbations shaped {perturbations.ShapeText}; expected {NdArray<float>.FormatShape(expandedShape)} ({rows} rows × {samples} samples).", nameof(perturbations));
         if (!perturbedInputs.Shape.SequenceEqual(expandedShape))
             throw new ArgumentException($"Perturbed inputs shaped {perturbedInputs.ShapeText}; expected {NdArray<float>.FormatShape(expandedShape)} ({rows} rows × {samples} samples).", nameof(perturbedInputs));
 
+        return Run(inputs, attributions, target, samples, normalize, internalBatchSize, (i, dst) =>
+        {
+            perturbedInputs.Row(i).CopyTo(dst);
+            var phi = attributions.Row(i / samples);
+            var perturbation = perturbations.Row(i);
+            double a = 0;
+            for (int j = 0; j < phi.Length; j++) a += (double)phi[j] * perturbation[j];
+            return a;
+        });
+    }
+
+    /// <summary>Writes expanded item <c>item</c>'s perturbed input into <c>destination</c> and returns Iᵀ·Φ of its row.</summary>
+    private delegate double PerturbedItem(int item, Span<float> destination);
+
+    private float[] Run(NdArray<float> inputs, NdArray<float> attributions, Target? target, int samples, bool normalize,
+        int? internalBatchSize, PerturbedItem perturbed)
+    {
+        ArgumentNullException.ThrowIfNull(attributions);
+        _oracle.ValidateInput(inputs);
+        if (!attributions.Shape.SequenceEqual(inputs.Shape))
+            throw new ArgumentException($"Attributions shaped {attributions.ShapeText} do not match input '{_oracle.InputName}' shaped {inputs.ShapeText}.", nameof(attributions));
+        int rows = inputs.Rows, rowSize = inputs.RowSize, items = rows * samples;
         int chunk = Batcher.ChunkRows(_oracle, internalBatchSize, rowSize);
         var clean = Batcher.ForwardRows(_oracle, inputs, chunk);
         var targets = (target ?? Target.Predicted).Resolve(_oracle, inputs, chunk, target is null ? clean : null, clean.RowSize);
 
         // Per row: Σ(a − d)², or Σa², Σa·d, Σd² for the normalized score (a = Iᵀ·Φ, d = f(x) − f(x − I)).
+        var products = new double[items];
         var sums = new double[rows * 3];
-        Batcher.Forward(_oracle, items, inputs.RowShape, chunk, (i, dst) => perturbedInputs.Row(i).CopyTo(dst), (i, output) =>
+        Batcher.Forward(_oracle, items, inputs.RowShape, chunk, (i, dst) => products[i] = perturbed(i, dst), (i, output) =>
         {
             int r = i / samples;
             double d = clean.Data[r * clean.RowSize + targets[r]] - (double)output[targets[r]];
-            var phi = attributions.Row(r);
-            var perturbation = perturbations.Row(i);
-            double a = 0;
-            for (int j = 0; j < rowSize; j++) a += (double)phi[j] * perturbation[j];
+            double a = products[i];
             if (normalize)
             {
                 sums[r * 3] += a * a;
@@ -128,7 +156,6 @@ public sealed class Infidelity
             }
             else sums[r * 3] += (a - d) * (a - d);
         });
-
         var result = new float[rows];
         for (int r = 0; r < rows; r++)
         {

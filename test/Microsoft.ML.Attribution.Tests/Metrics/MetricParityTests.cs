@@ -114,6 +114,10 @@ public sealed class MetricParityTests
         var metric = new Infidelity(oracle);
         foreach (var v in metric.Compute(x, exact, Target.Class(0), samples: 20, noiseStdev: 0.5, seed: 1)) Assert.AreEqual(0, v, 1e-6);
         Assert.IsTrue(metric.Compute(x, doubled, Target.Class(0), samples: 20, noiseStdev: 0.5, seed: 1).All(v => v > 0.01));
+        // The noise is drawn item by item in order, so chunking does not change the seeded result.
+        var whole = metric.Compute(x, doubled, Target.Class(0), samples: 7, noiseStdev: 0.5, seed: 4);
+        CollectionAssert.AreEqual(whole, metric.Compute(x, doubled, Target.Class(0), samples: 7, noiseStdev: 0.5, seed: 4, internalBatchSize: 3));
+        Assert.IsFalse(whole.SequenceEqual(metric.Compute(x, doubled, Target.Class(0), samples: 7, noiseStdev: 0.5, seed: 5)));
         // Normalized, β rescales 2w back to w.
         foreach (var v in metric.Compute(x, doubled, Target.Class(0), samples: 20, noiseStdev: 0.5, normalize: true, seed: 1)) Assert.AreEqual(0, v, 1e-6);
     }
