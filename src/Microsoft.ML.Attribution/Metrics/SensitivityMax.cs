@@ -30,17 +30,17 @@ public sealed class SensitivityMax
     /// <summary>Perturbations per row (Captum's default).</summary>
     public const int DefaultSamples = 10;
 
-    private readonly AttributionFunction _explain;
+    private readonly IAttributionMethod _method;
 
-    /// <summary>Measures the sensitivity of a method, e.g. <c>(x, b, t) =&gt; new Saliency(oracle).Attribute(x, t)</c>.</summary>
-    public SensitivityMax(AttributionFunction explain) => _explain = explain ?? throw new ArgumentNullException(nameof(explain));
+    /// <summary>Measures the sensitivity of a method object, e.g. <c>MethodRegistry.Get("saliency").Bind(oracle)</c>.</summary>
+    public SensitivityMax(IAttributionMethod method) => _method = method ?? throw new ArgumentNullException(nameof(method));
 
     /// <summary>
     /// Measures the sensitivity of a registry method run with <paramref name="context"/>'s model and settings (its rows,
     /// baselines and target are replaced per call: give baselines to Compute) and <paramref name="options"/>.
     /// </summary>
     public SensitivityMax(AttributionMethod method, MethodInputs context, MethodOptions? options = null)
-        : this(Bind(method, context, options)) { }
+        : this((method ?? throw new ArgumentNullException(nameof(method))).Bind(context, options)) { }
 
     /// <summary>Max-sensitivity under uniform noise in [−radius, radius].</summary>
     /// <param name="inputs">Explained rows <c>[N, …]</c>.</param>
@@ -87,7 +87,7 @@ public sealed class SensitivityMax
         if (!perturbedInputs.Shape.SequenceEqual(expandedShape))
             throw new ArgumentException($"Perturbed inputs shaped {perturbedInputs.ShapeText}; expected {NdArray<float>.FormatShape(expandedShape)} ({rows} rows × {samples} samples).", nameof(perturbedInputs));
 
-        var clean = _explain(inputs, baselines, target ?? Target.Predicted).Attributions;
+        var clean = _method.Attribute(inputs, baselines, target ?? Target.Predicted).Attributions;
         if (clean.Rows != rows)
             throw new InvalidOperationException($"The method returned {clean.Rows} rows of attributions for {rows} rows.");
         int outSize = clean.RowSize;
@@ -111,7 +111,7 @@ public sealed class SensitivityMax
             var batchBaselines = perRowBaselines ? Infidelity.Repeat(baselines!, k) : baselines;
             var batchTarget = explicitTargets is null ? Target.Predicted
                 : Target.PerRow(Enumerable.Range(0, rows * k).Select(i => explicitTargets[i / k]).ToArray());
-            var explained = _explain(batch, batchBaselines, batchTarget).Attributions;
+            var explained = _method.Attribute(batch, batchBaselines, batchTarget).Attributions;
             if (explained.Rows != rows * k || explained.RowSize != outSize)
                 throw new InvalidOperationException($"The method returned attributions shaped {explained.ShapeText} for {rows * k} perturbed rows; expected {outSize} values per row.");
             for (int i = 0; i < rows * k; i++)
@@ -141,24 +141,5 @@ public sealed class SensitivityMax
             };
         }
         return norm == SensitivityNorm.Frobenius ? Math.Sqrt(result) : result;
-    }
-
-    private static AttributionFunction Bind(AttributionMethod method, MethodInputs context, MethodOptions? options)
-    {
-        ArgumentNullException.ThrowIfNull(method);
-        ArgumentNullException.ThrowIfNull(context);
-        return (x, b, t) => method.Attribute(new MethodInputs
-        {
-            Model = context.Model,
-            LayerModel = context.LayerModel,
-            Trees = context.Trees,
-            Linear = context.Linear,
-            Rows = x,
-            Baselines = b,
-            Background = context.Background,
-            FeatureMask = context.FeatureMask,
-            Target = t,
-            InternalBatchSize = context.InternalBatchSize,
-        }, options);
     }
 }

@@ -26,7 +26,7 @@ public sealed class MetricParityTests
     {
         var c = Fixtures.Case(name);
         var oracle = c.Oracle();
-        var attributions = Explain(c, oracle)(c.Input, null, c.Target).Attributions;
+        var attributions = Explain(c, oracle).Attribute(c.Input, null, c.Target).Attributions;
         AssertArrays.Close(c.FloatArray("attributions")!, attributions, Tolerance, name + " attributions");
         int samples = c.Int("samples", 10);
         var values = new Infidelity(oracle).Compute(c.Input, attributions, c.FloatArray("perturbations")!, c.FloatArray("perturbed")!,
@@ -95,9 +95,9 @@ public sealed class MetricParityTests
     public void SensitivityMax_IsZeroForAConstantExplanation_AndSeeded()
     {
         var c = Fixtures.Case("mt_wine_mlp_sensitivity_saliency_fro");
-        var constant = new SensitivityMax((x, _, t) => new AttributionResult(new NdArray<float>(Enumerable.Repeat(1f, x.Length).ToArray(), x.Shape), new int[x.Rows]));
+        var constant = new SensitivityMax(new ConstantExplanation(c.Oracle()));
         CollectionAssert.AreEqual(new float[c.Input.Rows], constant.Compute(c.Input, seed: 3));
-        var saliency = new SensitivityMax((x, _, t) => new Saliency(c.Oracle()).Attribute(x, t));
+        var saliency = new SensitivityMax(MethodRegistry.Get("saliency").Bind(c.Oracle()));
         var first = saliency.Compute(c.Input, target: c.Target, seed: 7, radius: 0.1);
         CollectionAssert.AreEqual(first, saliency.Compute(c.Input, target: c.Target, seed: 7, radius: 0.1));
         Assert.IsTrue(first.All(v => v > 0), "a non-linear model's saliency moves under noise");
@@ -133,9 +133,20 @@ public sealed class MetricParityTests
         StringAssert.Contains(ex.Message, "Perturbations shaped [3, 2]");
     }
 
-    internal static AttributionFunction Explain(FixtureCase c, IGradientOracle oracle) => c.String("base_method") == "saliency"
-        ? (x, _, t) => new Saliency(oracle).Attribute(x, t, abs: c.Bool("abs", true))
-        : (x, b, t) => new IntegratedGradients(oracle).Attribute(x, b, t, steps: c.Int("steps", 50));
+    internal static IAttributionMethod Explain(FixtureCase c, IGradientOracle oracle) => c.String("base_method") == "saliency"
+        ? MethodRegistry.Get("saliency").Bind(oracle, new SaliencyOptions { Abs = c.Bool("abs", true) })
+        : MethodRegistry.Get("integrated-gradients").Bind(oracle, new IntegratedGradientsOptions { Steps = c.Int("steps", 50) });
+
+    /// <summary>An explanation that ignores its rows: every value 1.</summary>
+    private sealed class ConstantExplanation(IForwardOracle model) : IAttributionMethod
+    {
+        public string Name => "constant";
+
+        public IForwardOracle Model => model;
+
+        public AttributionResult Attribute(NdArray<float> inputs, NdArray<float>? baselines, Target target) =>
+            new(new NdArray<float>(Enumerable.Repeat(1f, inputs.Length).ToArray(), inputs.Shape), new int[inputs.Rows]);
+    }
 
     private static void AssertRelative(float[] expected, float[] actual, string what)
     {
