@@ -158,16 +158,21 @@ internal static partial class ReportHtml
                 chart with { Title = $"Row {d.RowIds[first]}" })));
         var (abs, _) = d.Importance();
         // A dependence plot needs numbers on its x axis: the most important features that have them.
-        var numeric = Enumerable.Range(0, d.FeatureCount).Where(j => Enumerable.Range(0, d.Rows).Any(r => float.IsFinite(d.Inputs.Data[r * d.FeatureCount + j])))
-            .OrderByDescending(j => abs[j]).ThenBy(j => j).Take(DependencePlots).ToArray();
+        var finite = Enumerable.Range(0, d.FeatureCount).Where(j => Enumerable.Range(0, d.Rows).Any(r => float.IsFinite(d.Inputs.Data[r * d.FeatureCount + j]))).ToArray();
+        var numeric = finite.OrderByDescending(j => abs[j]).ThenBy(j => j).Take(DependencePlots).ToArray();
         var sample = ReportRows.Sample(d.Rows, Math.Min(o.BeeswarmRows, 500), o.Seed + 4);
         var values = ReportRows.Take(d.Inputs, sample);
         var attributions = ReportRows.Take(d.Attributions, sample);
-        // Coloured by the feature with the largest mean |interaction| with it when TreeSHAP interaction values exist, else by SHAP's binned guess.
+        // Coloured by the feature with the largest mean |interaction| with it when TreeSHAP interaction values exist (among
+        // features with one value per row: a one-hot group has no number to colour by), else by SHAP's binned guess.
         var pairs = d.Interactions is { Rows: > 0 } i ? TabularCharts.MeanAbsoluteInteractions(i) : null;
         foreach (int j in numeric)
-            h.Append(svg(TabularCharts.DependencePlot(values, attributions, d.FeatureNames, j, interactions: pairs,
+        {
+            int? colorBy = pairs is null ? null
+                : finite.Where(k => k != j).OrderByDescending(k => pairs[j, k] + pairs[k, j]).ThenBy(k => k).Cast<int?>().FirstOrDefault() ?? -1;
+            h.Append(svg(TabularCharts.DependencePlot(values, attributions, d.FeatureNames, j, colorBy,
                 options: chart with { Title = $"Dependence: {d.FeatureNames[j]}" })));
+        }
         var few = ReportRows.Sample(d.Rows, 200, o.Seed + 5);
         h.Append(svg(TabularCharts.Heatmap(ReportRows.Take(d.Attributions, few), d.FeatureNames, baseValue, RowOrder.Similarity,
             chart with { Title = $"Heatmap of {few.Length} rows" })));
