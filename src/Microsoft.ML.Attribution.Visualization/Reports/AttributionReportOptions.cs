@@ -81,6 +81,13 @@ public sealed record AttributionReportOptions
     /// <summary>Most features listed in the importance table (the rest are counted in a note). Default: 100.</summary>
     public int MaxTableFeatures { get; init; } = 100;
 
+    /// <summary>
+    /// Most rows given exact TreeSHAP interaction values (ML.NET tree models only): a seeded sample of the explained rows
+    /// feeds the "Interactions" section and colours the dependence plot by the feature that interacts most. 0 switches
+    /// interactions off. Default: 500.
+    /// </summary>
+    public int InteractionRows { get; init; } = 500;
+
     /// <summary>Told how far the report has got (featurizing, explaining rows block by block, rendering); null for silence.</summary>
     public IProgress<ReportProgress>? Progress { get; init; }
 
@@ -93,6 +100,7 @@ public sealed record AttributionReportOptions
         if (Method is not null && MethodRegistry.Get(Method) is { } method && MethodOptions is not null && MethodOptions.GetType() != method.OptionsType)
             throw new ArgumentException($"MethodOptions is {MethodOptions.GetType().Name}, but method '{Method}' takes {method.OptionsType.Name}.", nameof(MethodOptions));
         if (MaxTableFeatures < 1) throw new ArgumentOutOfRangeException(nameof(MaxTableFeatures), MaxTableFeatures, "MaxTableFeatures must be at least 1.");
+        if (InteractionRows < 0) throw new ArgumentOutOfRangeException(nameof(InteractionRows), InteractionRows, "InteractionRows must be ≥ 0 (0 switches interactions off).");
         if (BeeswarmRows < 1) throw new ArgumentOutOfRangeException(nameof(BeeswarmRows), BeeswarmRows, "BeeswarmRows must be at least 1.");
         ArgumentNullException.ThrowIfNull(Title, nameof(Title));
     }

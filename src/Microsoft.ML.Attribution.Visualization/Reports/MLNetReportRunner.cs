@@ -92,6 +92,17 @@ internal static class MLNetReportRunner
         // A feature that takes one value over the explained and background rows cannot move the output: hide it.
         var constant = Enumerable.Range(0, g).Where(j => IsConstant(groups[j].Slots, x, background)).ToHashSet();
         var kept = Enumerable.Range(0, g).Where(j => !constant.Contains(j)).ToArray();
+
+        // Tree models: exact TreeSHAP interaction values on a capped seeded sample of the rows (P times the work of the main values).
+        NdArray<float>? interactions = null;
+        int[]? interactionRows = null;
+        if (o.InteractionRows > 0 && method.Has(MethodCapabilities.ExactForTrees))
+        {
+            clock.Restart();
+            interactionRows = ReportRows.Sample(n, o.InteractionRows, o.Seed + 6);
+            interactions = Interactions(explained, options, background, featurized, x, targets, interactionRows, kept, o.Progress);
+            timings.Add(new("interactions", clock.Elapsed.TotalSeconds));
+        }
         var values = new NdArray<float>(n, kept.Length);
         var keptAttributions = new NdArray<float>(n, kept.Length);
         var texts = new string[n][];
@@ -122,6 +133,9 @@ internal static class MLNetReportRunner
         };
         if (options.MethodOptions is KernelShapOptions kernel) settings.Add(("Kernel SHAP samples", $"{kernel.Samples.ToString("#,##0", CultureInfo.InvariantCulture)} per row (2·F + 2048, F = {g})"));
         settings.Add(("background", $"{backgroundRows} rows (seeded sample)"));
+        if (interactionRows is not null)
+            settings.Add(("interactions", $"exact TreeSHAP interaction values of {interactionRows.Length} of the {n} explained rows " +
+                $"({(interactionRows.Length < n ? "seeded sample; " : "")}at most {o.InteractionRows}, AttributionReportOptions.InteractionRows)"));
         settings.Add(("seed", o.Seed.ToString(CultureInfo.InvariantCulture)));
         var scoredNames = ReportRunner.ClassNamesOf(scored, score.Outputs);
         return new ReportData
@@ -147,7 +161,47 @@ internal static class MLNetReportRunner
             BaseValueLabel = $"base value (mean {(binary ? "raw score" : what)})",
             BaseValueNote = baseNote,
             Timings = timings,
+            Interactions = interactions,
+            InteractionRows = interactionRows,
         };
+    }
+
+    /// <summary>
+    /// Exact TreeSHAP interaction values [M, K, K] of the rows <paramref name="rows"/> of <paramref name="x"/> for their
+    /// targets, over the kept feature groups: the explanation step of <paramref name="main"/> with
+    /// <see cref="ExplainOptions.Interactions"/> set, on the same background, so each matrix's rows sum to the report's attributions.
+    /// </summary>
+    private static NdArray<float> Interactions(ExplainedModel explained, ExplainOptions main, float[][]? background, IDataView featurized,
+        NdArray<float> x, int[] targets, int[] rows, int[] kept, IProgress<ReportProgress>? progress)
+    {
+        var options = new ExplainOptions
+        {
+            InputColumnName = main.InputColumnName,
+            Method = main.Method,
+            MethodOptions = main.MethodOptions,
+            MethodReason = main.MethodReason,
+            FeatureGroups = main.FeatureGroups,
+            Background = background,
+            BackgroundSize = main.BackgroundSize,
+            BackgroundSeed = main.BackgroundSeed,
+            Interactions = true,
+        };
+        var transformer = new AttributionEstimator(explained, options, null).Fit(featurized);
+        int m = rows.Length, g = main.FeatureGroups!.Count, k = kept.Length;
+        var result = new NdArray<float>(m, k, k);
+        progress?.Report(new("interactions", 0, m));
+        for (int start = 0; start < m; start += Block)
+        {
+            var ids = rows[start..Math.Min(m, start + Block)];
+            var block = transformer.ExplainBlock(featurized.Schema, ReportRows.Take(x, ids), ids.Select(r => targets[r]).ToArray());
+            var values = block.Interactions ?? throw new InvalidOperationException("The explanation step returned no interaction values.");
+            for (int r = 0; r < ids.Length; r++)
+                for (int i = 0; i < k; i++)
+                    for (int j = 0; j < k; j++)
+                        result.Data[((start + r) * k + i) * k + j] = values.Data[(r * g + kept[i]) * g + kept[j]];
+            progress?.Report(new("interactions", start + ids.Length, m));
+        }
+        return result;
     }
 
     /// <summary>Kernel SHAP's coalitions per row: 2·F + 2048, the budget SHAP's KernelExplainer picks for F features.</summary>

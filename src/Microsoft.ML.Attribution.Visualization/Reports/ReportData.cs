@@ -85,6 +85,12 @@ internal sealed class ReportData
     /// <summary>Seconds per phase so far.</summary>
     public required List<ReportTiming> Timings { get; init; }
 
+    /// <summary>Exact TreeSHAP interaction values [M, F, F] of the rows <see cref="InteractionRows"/> (tree models), or null.</summary>
+    public NdArray<float>? Interactions { get; init; }
+
+    /// <summary>The rows (indices into these rows) that <see cref="Interactions"/> holds, in order.</summary>
+    public int[]? InteractionRows { get; init; }
+
     public int Rows => Inputs.Rows;
 
     public int OutputCount => Outputs.RowSize;

@@ -53,6 +53,8 @@ internal static partial class ReportHtml
         bool shapPlots = d.Modality == ReportModality.Tabular && !multi && d.Rows > 1;
         if (multi) h.Append("<a href=\"#per-class\">Per class</a>");
         if (shapPlots) h.Append("<a href=\"#shap-plots\">Force, dependence, heatmap, decision</a>");
+        bool interactions = d.Interactions is { Rows: > 0 } && d.FeatureCount > 1;
+        if (interactions) h.Append("<a href=\"#interactions\">Interactions</a>");
         foreach (var g in groups) h.Append("<a href=\"#").Append(g.Id).Append("\">").Append(Esc(g.Heading)).Append("</a>");
         h.Append("<a href=\"#timings\">Timings</a></nav>\n");
 
@@ -60,6 +62,7 @@ internal static partial class ReportHtml
         Global(h, d, o, Svg);
         if (multi) PerClass(h, d, o, Svg);
         if (shapPlots) ShapPlots(h, d, o, groups, Svg);
+        if (interactions) Interactions(h, d, o, Svg);
         foreach (var g in groups) Rows(h, d, o, g, Svg);
 
         var timings = new List<ReportTiming>(d.Timings) { new("render", renderClock.Elapsed.TotalSeconds) };
@@ -140,6 +143,9 @@ internal static partial class ReportHtml
         h.Append("</section>\n");
     }
 
+    /// <summary>Dependence plots drawn: one per most important numeric feature.</summary>
+    private const int DependencePlots = 3;
+
     /// <summary>SHAP's force, dependence, heatmap and decision plots of a single-output tabular model (one base value for
     /// every row, so rows can share an axis).</summary>
     private static void ShapPlots(StringBuilder h, ReportData d, AttributionReportOptions o, IReadOnlyList<RowGroup> groups, Func<string, string> svg)
@@ -151,14 +157,22 @@ internal static partial class ReportHtml
             h.Append(svg(TabularCharts.ForcePlot(d.FeatureNames, d.Attributions.Row(first).ToArray(), d.BaseValues[first], d.ValueTexts?[first],
                 chart with { Title = $"Row {d.RowIds[first]}" })));
         var (abs, _) = d.Importance();
-        // The dependence plot needs numbers on its x axis: the most important feature that has them.
-        var numeric = Enumerable.Range(0, d.FeatureCount).Where(j => Enumerable.Range(0, d.Rows).Any(r => float.IsFinite(d.Inputs.Data[r * d.FeatureCount + j])))
-            .OrderByDescending(j => abs[j]).ThenBy(j => j).Cast<int?>().FirstOrDefault();
+        // A dependence plot needs numbers on its x axis: the most important features that have them.
+        var finite = Enumerable.Range(0, d.FeatureCount).Where(j => Enumerable.Range(0, d.Rows).Any(r => float.IsFinite(d.Inputs.Data[r * d.FeatureCount + j]))).ToArray();
+        var numeric = finite.OrderByDescending(j => abs[j]).ThenBy(j => j).Take(DependencePlots).ToArray();
         var sample = ReportRows.Sample(d.Rows, Math.Min(o.BeeswarmRows, 500), o.Seed + 4);
         var values = ReportRows.Take(d.Inputs, sample);
         var attributions = ReportRows.Take(d.Attributions, sample);
-        if (numeric is int j)
-            h.Append(svg(TabularCharts.DependencePlot(values, attributions, d.FeatureNames, j, options: chart with { Title = $"Dependence: {d.FeatureNames[j]}" })));
+        // Coloured by the feature with the largest mean |interaction| with it when TreeSHAP interaction values exist (among
+        // features with one value per row: a one-hot group has no number to colour by), else by SHAP's binned guess.
+        var pairs = d.Interactions is { Rows: > 0 } i ? TabularCharts.MeanAbsoluteInteractions(i) : null;
+        foreach (int j in numeric)
+        {
+            int? colorBy = pairs is null ? null
+                : finite.Where(k => k != j).OrderByDescending(k => pairs[j, k] + pairs[k, j]).ThenBy(k => k).Cast<int?>().FirstOrDefault() ?? -1;
+            h.Append(svg(TabularCharts.DependencePlot(values, attributions, d.FeatureNames, j, colorBy,
+                options: chart with { Title = $"Dependence: {d.FeatureNames[j]}" })));
+        }
         var few = ReportRows.Sample(d.Rows, 200, o.Seed + 5);
         h.Append(svg(TabularCharts.Heatmap(ReportRows.Take(d.Attributions, few), d.FeatureNames, baseValue, RowOrder.Similarity,
             chart with { Title = $"Heatmap of {few.Length} rows" })));
@@ -166,6 +180,19 @@ internal static partial class ReportHtml
         if (shown.Length > 0)
             h.Append(svg(TabularCharts.DecisionPlot(ReportRows.Take(d.Attributions, shown), d.FeatureNames, baseValue,
                 chart with { Title = $"Decision plot of the {shown.Length} rows shown below" })));
+        h.Append("</div></section>\n");
+    }
+
+    /// <summary>The interaction summary: mean |TreeSHAP interaction value| of every pair of features over the sampled rows.</summary>
+    private static void Interactions(StringBuilder h, ReportData d, AttributionReportOptions o, Func<string, string> svg)
+    {
+        int m = d.Interactions!.Rows;
+        h.Append("<section id=\"interactions\"><h2>Interactions</h2><p class=\"note\">Exact TreeSHAP interaction values (path-dependent) of ")
+         .Append(m == d.Rows ? $"every explained row ({m})" : $"{m} of the {d.Rows} explained rows (seeded sample; at most {o.InteractionRows}, AttributionReportOptions.InteractionRows)")
+         .Append(", each for its explained output. Cell (a, b): mean |interaction of a and b|; the diagonal holds the main effects. ")
+         .Append("A row of a row's matrix sums to that feature's attribution.</p><div class=\"charts\">");
+        h.Append(svg(TabularCharts.InteractionSummary(d.Interactions, d.FeatureNames,
+            new TabularChartOptions { MaxFeatures = o.MaxChartFeatures, Title = "Mean |interaction|" })));
         h.Append("</div></section>\n");
     }
 
