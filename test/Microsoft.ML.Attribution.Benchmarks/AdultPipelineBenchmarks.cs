@@ -1,3 +1,4 @@
+using Microsoft.ML.Attribution.TestData;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
@@ -65,9 +66,7 @@ public class AdultPipelineBenchmarks
     public void Setup()
     {
         var (ml, data) = Load();
-        var pipeline = ml.Transforms.Categorical.OneHotEncoding("Workclass")
-            .Append(ml.Transforms.Categorical.OneHotEncoding("Categories"))
-            .Append(ml.Transforms.Concatenate("Features", "Workclass", "Categories", "NumericFeatures"))
+        var pipeline = AdultSample.Featurize(ml)
             .Append(ml.BinaryClassification.Trainers.FastTree(numberOfTrees: 100, numberOfLeaves: 20));
         var model = pipeline.Explain(ml).Fit(data);
         var rows = ml.Data.CreateEnumerable<AdultRow>(data, reuseRowObject: false).ToArray();
@@ -84,22 +83,10 @@ public class AdultPipelineBenchmarks
     /// <summary>The adult sample in ML.NET's sample shape.</summary>
     internal static (MLContext Ml, IDataView Data) Load()
     {
-        string path = Environment.GetEnvironmentVariable("ADULT_DATA") ?? "/work/shared/data/datasets/adult.tiny.with-schema.txt";
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"Adult data not found at {path}; set ADULT_DATA to the adult.tiny.with-schema.txt file to run these benchmarks.");
+        string path = AdultSample.Find()
+            ?? throw new FileNotFoundException($"Adult data not found (../shared/data next to the checkout, ATTRIBUTION_SHARED_DATA or ADULT_DATA); set ADULT_DATA to the adult.tiny.with-schema.txt file to run these benchmarks.");
         var ml = new MLContext(seed: 1);
-        var data = ml.Data.LoadFromTextFile(path, new TextLoader.Options
-        {
-            HasHeader = true,
-            Separators = ['\t'],
-            Columns =
-            [
-                new TextLoader.Column("Label", DataKind.Boolean, 0),
-                new TextLoader.Column("Workclass", DataKind.String, 1),
-                new TextLoader.Column("Categories", DataKind.String, 2, 8),
-                new TextLoader.Column("NumericFeatures", DataKind.Single, 9, 14),
-            ],
-        });
+        var data = AdultSample.Load(ml, path);
         return (ml, data);
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.ML.Attribution.TestData;
 using BenchmarkDotNet.Attributes;
 using Microsoft.ML.Attribution.Tabular;
 using Microsoft.ML.Attribution.Tensors;
@@ -29,9 +30,8 @@ public class AdultTreeShapBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        string path = Environment.GetEnvironmentVariable("ADULT_DATA") ?? "/work/shared/data/datasets/adult.tiny.with-schema.txt";
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"Adult data not found at {path}; set ADULT_DATA to the adult.tiny.with-schema.txt file to run these benchmarks.");
+        string path = AdultSample.Find()
+            ?? throw new FileNotFoundException($"Adult data not found (../shared/data next to the checkout, ATTRIBUTION_SHARED_DATA or ADULT_DATA); set ADULT_DATA to the adult.tiny.with-schema.txt file to run these benchmarks.");
         var (shap, rows, groups, slots) = Build(path);
         _grouped = new TreeShap(shap, rows, groupOfSlot: groups);
         _slots = new TreeShap(shap, rows);

@@ -1,3 +1,4 @@
+using Microsoft.ML.Attribution.TestData;
 using BenchmarkDotNet.Attributes;
 using Microsoft.ML.Attribution.Methods;
 using Microsoft.ML.Attribution.MLNet;
@@ -70,25 +71,11 @@ public class KernelShapGroupsBenchmarks
     /// <summary>Trains the chain on the adult sample in ML.NET's sample shape; returns the oracle, trees, feature rows and source groups.</summary>
     internal static (MLNetForwardOracle Oracle, TreeEnsemble Trees, NdArray<float> Features, List<FeatureGroup> Groups) Build()
     {
-        string path = Environment.GetEnvironmentVariable("ADULT_DATA") ?? "/work/shared/data/datasets/adult.tiny.with-schema.txt";
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"Adult data not found at {path}; set ADULT_DATA to the adult.tiny.with-schema.txt file to run this benchmark.");
+        string path = AdultSample.Find()
+            ?? throw new FileNotFoundException($"Adult data not found (../shared/data next to the checkout, ATTRIBUTION_SHARED_DATA or ADULT_DATA); set ADULT_DATA to the adult.tiny.with-schema.txt file to run this benchmark.");
         var ml = new MLContext(seed: 1);
-        var data = ml.Data.LoadFromTextFile(path, new TextLoader.Options
-        {
-            HasHeader = true,
-            Separators = ['\t'],
-            Columns =
-            [
-                new TextLoader.Column("Label", DataKind.Boolean, 0),
-                new TextLoader.Column("Workclass", DataKind.String, 1),
-                new TextLoader.Column("Categories", DataKind.String, 2, 8),
-                new TextLoader.Column("NumericFeatures", DataKind.Single, 9, 14),
-            ],
-        });
-        var featurizer = ml.Transforms.Categorical.OneHotEncoding("Workclass")
-            .Append(ml.Transforms.Categorical.OneHotEncoding("Categories"))
-            .Append(ml.Transforms.Concatenate("Features", "Workclass", "Categories", "NumericFeatures"))
+        var data = AdultSample.Load(ml, path);
+        var featurizer = AdultSample.Featurize(ml)
             .Fit(data);
         var featurized = featurizer.Transform(data);
         var predictor = ml.BinaryClassification.Trainers.FastTree(numberOfTrees: 50, numberOfLeaves: 20).Fit(featurized);

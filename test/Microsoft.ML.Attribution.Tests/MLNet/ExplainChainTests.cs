@@ -1,3 +1,4 @@
+using Microsoft.ML.Attribution.TestData;
 using Microsoft.ML.Attribution.Methods;
 using Microsoft.ML.Attribution.MLNet;
 using Microsoft.ML.Attribution.Tests.Support;
@@ -17,28 +18,12 @@ public sealed class ExplainChainTests
 
     private static (MLContext Ml, IDataView Data) Adult()
     {
-        var path = Support.SharedData.Require("datasets/adult.tiny.with-schema.txt");
+        var path = Support.SharedData.Require(AdultSample.RelativePath);
         var ml = new MLContext(seed: 1);
         // ML.NET's adult sample shape: a text Workclass, a 7-wide Categories vector, a 6-wide NumericFeatures vector.
-        var data = ml.Data.LoadFromTextFile(path, new TextLoader.Options
-        {
-            HasHeader = true,
-            Separators = ['\t'],
-            Columns =
-            [
-                new TextLoader.Column("Label", DataKind.Boolean, 0),
-                new TextLoader.Column("Workclass", DataKind.String, 1),
-                new TextLoader.Column("Categories", DataKind.String, 2, 8),
-                new TextLoader.Column("NumericFeatures", DataKind.Single, 9, 14),
-            ],
-        });
+        var data = AdultSample.Load(ml, path);
         return (ml, data);
     }
-
-    private static IEstimator<ITransformer> Featurize(MLContext ml) =>
-        ml.Transforms.Categorical.OneHotEncoding("Workclass")
-            .Append(ml.Transforms.Categorical.OneHotEncoding("Categories"))
-            .Append(ml.Transforms.Concatenate("Features", "Workclass", "Categories", "NumericFeatures"));
 
     private static void AssertAddsUp(IDataView output, string scoreColumn, double relative)
     {
@@ -64,7 +49,7 @@ public sealed class ExplainChainTests
     public void Explain_NoOptions_OnAdultFastTree_GivesTreeShapPerSourceSlot_AddingUpToScore()
     {
         var (ml, data) = Adult();
-        var pipeline = Featurize(ml).Append(ml.BinaryClassification.Trainers.FastTree(numberOfTrees: 50, numberOfLeaves: 20));
+        var pipeline = AdultSample.Featurize(ml).Append(ml.BinaryClassification.Trainers.FastTree(numberOfTrees: 50, numberOfLeaves: 20));
         var output = pipeline.Explain(ml).Fit(data).Transform(data);
         CollectionAssert.AreEqual(SourceNames, SlotNames(output), "one attribution per source slot, named after it");
         ReadOnlyMemory<char> method = default;
@@ -77,7 +62,7 @@ public sealed class ExplainChainTests
     public void Explain_NoOptions_OnAdultSdca_GivesLinearShap_AddingUpToScore()
     {
         var (ml, data) = Adult();
-        var pipeline = Featurize(ml).Append(ml.Transforms.NormalizeMeanVariance("Features"))
+        var pipeline = AdultSample.Featurize(ml).Append(ml.Transforms.NormalizeMeanVariance("Features"))
             .Append(ml.BinaryClassification.Trainers.SdcaLogisticRegression(maximumNumberOfIterations: 20));
         var model = pipeline.Explain(ml).Fit(data);
         var output = model.Transform(data);

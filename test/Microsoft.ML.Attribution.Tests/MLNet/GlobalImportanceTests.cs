@@ -1,3 +1,4 @@
+using Microsoft.ML.Attribution.TestData;
 using Microsoft.ML.Attribution.MLNet;
 using Microsoft.ML.Data;
 
@@ -97,23 +98,10 @@ public sealed class GlobalImportanceTests
     [TestMethod]
     public void GlobalImportance_OnAdultFastTree_GivesTheFourteenSourceColumns()
     {
-        var path = Support.SharedData.Require("datasets/adult.tiny.with-schema.txt");
+        var path = Support.SharedData.Require(AdultSample.RelativePath);
         var ml = new MLContext(seed: 1);
-        var data = ml.Data.LoadFromTextFile(path, new TextLoader.Options
-        {
-            HasHeader = true,
-            Separators = ['\t'],
-            Columns =
-            [
-                new TextLoader.Column("Label", DataKind.Boolean, 0),
-                new TextLoader.Column("Workclass", DataKind.String, 1),
-                new TextLoader.Column("Categories", DataKind.String, 2, 8),
-                new TextLoader.Column("NumericFeatures", DataKind.Single, 9, 14),
-            ],
-        });
-        var model = ml.Transforms.Categorical.OneHotEncoding("Workclass")
-            .Append(ml.Transforms.Categorical.OneHotEncoding("Categories"))
-            .Append(ml.Transforms.Concatenate("Features", "Workclass", "Categories", "NumericFeatures"))
+        var data = AdultSample.Load(ml, path);
+        var model = AdultSample.Featurize(ml)
             .Append(ml.BinaryClassification.Trainers.FastTree(numberOfTrees: 50, numberOfLeaves: 20))
             .Explain(ml).Fit(data);
         var report = ml.Attribution().GlobalImportance(model, data);

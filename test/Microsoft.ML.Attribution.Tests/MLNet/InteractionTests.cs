@@ -1,3 +1,4 @@
+using Microsoft.ML.Attribution.TestData;
 using Microsoft.ML.Attribution.MLNet;
 using Microsoft.ML.Data;
 
@@ -151,23 +152,10 @@ public sealed class InteractionTests
     [TestMethod]
     public void Interactions_OnAdultFastTree_Are14By14_SummingToAttributions()
     {
-        var path = Support.SharedData.Require("datasets/adult.tiny.with-schema.txt");
+        var path = Support.SharedData.Require(AdultSample.RelativePath);
         var ml = new MLContext(seed: 1);
-        var data = ml.Data.LoadFromTextFile(path, new TextLoader.Options
-        {
-            HasHeader = true,
-            Separators = ['\t'],
-            Columns =
-            [
-                new TextLoader.Column("Label", DataKind.Boolean, 0),
-                new TextLoader.Column("Workclass", DataKind.String, 1),
-                new TextLoader.Column("Categories", DataKind.String, 2, 8),
-                new TextLoader.Column("NumericFeatures", DataKind.Single, 9, 14),
-            ],
-        });
-        var pipeline = ml.Transforms.Categorical.OneHotEncoding("Workclass")
-            .Append(ml.Transforms.Categorical.OneHotEncoding("Categories"))
-            .Append(ml.Transforms.Concatenate("Features", "Workclass", "Categories", "NumericFeatures"))
+        var data = AdultSample.Load(ml, path);
+        var pipeline = AdultSample.Featurize(ml)
             .Append(ml.BinaryClassification.Trainers.FastTree(numberOfTrees: 50, numberOfLeaves: 20));
         var output = pipeline.Explain(ml, new ExplainOptions { Interactions = true }).Fit(data).Transform(data);
         Assert.AreEqual("Workclass × education", SlotNames(output.Schema["Interactions"])[1]);

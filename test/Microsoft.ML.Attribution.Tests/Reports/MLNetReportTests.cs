@@ -1,3 +1,4 @@
+using Microsoft.ML.Attribution.TestData;
 using System.Globalization;
 using Microsoft.ML.Attribution.Reports;
 using Microsoft.ML.Attribution.Tests.Tabular;
@@ -18,23 +19,10 @@ public sealed class MLNetReportTests
     /// <summary>The adult data and a fitted one-hot + FastTree chain (as ML.NET's adult sample builds it).</summary>
     internal static (MLContext Ml, IDataView Data, ITransformer Model) AdultFastTree()
     {
-        var path = Support.SharedData.Require("datasets/adult.tiny.with-schema.txt");
+        var path = Support.SharedData.Require(AdultSample.RelativePath);
         var ml = new MLContext(seed: 1);
-        var data = ml.Data.LoadFromTextFile(path, new TextLoader.Options
-        {
-            HasHeader = true,
-            Separators = ['\t'],
-            Columns =
-            [
-                new TextLoader.Column("Label", DataKind.Boolean, 0),
-                new TextLoader.Column("Workclass", DataKind.String, 1),
-                new TextLoader.Column("Categories", DataKind.String, 2, 8),
-                new TextLoader.Column("NumericFeatures", DataKind.Single, 9, 14),
-            ],
-        });
-        var model = ml.Transforms.Categorical.OneHotEncoding("Workclass")
-            .Append(ml.Transforms.Categorical.OneHotEncoding("Categories"))
-            .Append(ml.Transforms.Concatenate("Features", "Workclass", "Categories", "NumericFeatures"))
+        var data = AdultSample.Load(ml, path);
+        var model = AdultSample.Featurize(ml)
             .Append(ml.BinaryClassification.Trainers.FastTree(numberOfTrees: 30, numberOfLeaves: 8, minimumExampleCountPerLeaf: 5))
             .Fit(data);
         return (ml, data, model);
