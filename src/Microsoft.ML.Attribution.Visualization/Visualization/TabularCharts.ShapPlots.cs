@@ -111,14 +111,7 @@ public static partial class TabularCharts
     public static string StackedForcePlot(NdArray<float> attributions, double baseValue, IReadOnlyList<string> featureNames,
         RowOrder order = RowOrder.Prediction, TabularChartOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(attributions);
-        ArgumentNullException.ThrowIfNull(featureNames);
-        var o = Check(options);
-        var (n, f) = RowsAndFeatures(attributions, nameof(attributions));
-        if (featureNames.Count != f) throw new ArgumentException($"{featureNames.Count} feature names for attributions of shape {attributions.ShapeText}.", nameof(featureNames));
-        var outputs = Enumerable.Range(0, n).Select(r => baseValue + Sum(attributions, r, f)).ToArray();
-        var rows = Order(attributions, outputs, order);
-        var importance = MeanAbsolute(attributions);
+        var (o, n, f, outputs, rows, importance) = RowsInOrder(attributions, featureNames, baseValue, order, options);
         var kept = Enumerable.Range(0, f).OrderByDescending(j => importance[j]).ThenBy(j => j).Take(f > o.MaxFeatures ? o.MaxFeatures - 1 : f).ToArray();
         var keptSet = kept.ToHashSet();
         var columns = rows.Select(r =>
@@ -260,14 +253,7 @@ public static partial class TabularCharts
     public static string Heatmap(NdArray<float> attributions, IReadOnlyList<string> featureNames, double baseValue = 0, RowOrder order = RowOrder.Similarity,
         TabularChartOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(attributions);
-        ArgumentNullException.ThrowIfNull(featureNames);
-        var o = Check(options);
-        var (n, f) = RowsAndFeatures(attributions, nameof(attributions));
-        if (featureNames.Count != f) throw new ArgumentException($"{featureNames.Count} feature names for attributions of shape {attributions.ShapeText}.", nameof(featureNames));
-        var outputs = Enumerable.Range(0, n).Select(r => baseValue + Sum(attributions, r, f)).ToArray();
-        var rows = Order(attributions, outputs, order);
-        var importance = MeanAbsolute(attributions);
+        var (o, n, f, outputs, rows, importance) = RowsInOrder(attributions, featureNames, baseValue, order, options);
         var shown = Enumerable.Range(0, f).OrderByDescending(j => importance[j]).ThenBy(j => j).Take(o.MaxFeatures).ToArray();
         double max = 0;
         foreach (int j in shown) for (int r = 0; r < n; r++) max = Math.Max(max, Math.Abs(attributions.Data[r * f + j]));
@@ -456,6 +442,22 @@ public static partial class TabularCharts
         double s = 0;
         for (int j = 0; j < f; j++) s += a.Data[r * f + j];
         return s;
+    }
+
+    /// <summary>
+    /// What the many-row plots share: checked options and names, each row's output (base + Σ attributions), the rows in
+    /// the asked order, and each feature's mean |attribution|.
+    /// </summary>
+    private static (TabularChartOptions O, int N, int F, double[] Outputs, int[] Rows, double[] Importance) RowsInOrder(
+        NdArray<float> attributions, IReadOnlyList<string> featureNames, double baseValue, RowOrder order, TabularChartOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(attributions);
+        ArgumentNullException.ThrowIfNull(featureNames);
+        var o = Check(options);
+        var (n, f) = RowsAndFeatures(attributions, nameof(attributions));
+        if (featureNames.Count != f) throw new ArgumentException($"{featureNames.Count} feature names for attributions of shape {attributions.ShapeText}.", nameof(featureNames));
+        var outputs = Enumerable.Range(0, n).Select(r => baseValue + Sum(attributions, r, f)).ToArray();
+        return (o, n, f, outputs, Order(attributions, outputs, order), MeanAbsolute(attributions));
     }
 
     private static int[] Order(NdArray<float> attributions, double[] outputs, RowOrder order)

@@ -11,15 +11,9 @@ public sealed class CliTests
 {
     private static readonly FixtureCase Toy = Fixtures.Case("toy_ig_gausslegendre");
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliFormatTests.Run(args);
 
-    private static string Temp(string name) => Path.Combine(Path.GetTempPath(), $"cli-{Guid.NewGuid():N}-{name}");
+    private static string Temp(string name) => CliFormatTests.Temp(name);
 
     private static void AssertOneErrorLine(string err, params string[] words)
     {

@@ -7,15 +7,9 @@ namespace Microsoft.ML.Attribution.Tests.Cli;
 [TestClass]
 public sealed class ReportCliTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliFormatTests.Run(args);
 
-    private static string Temp(string name) => Path.Combine(Path.GetTempPath(), $"cli-{Guid.NewGuid():N}-{name}");
+    private static string Temp(string name) => CliFormatTests.Temp(name);
 
     [TestMethod]
     public void Report_WritesASelfContainedPage_WithNamedFeaturesAndErrors()
