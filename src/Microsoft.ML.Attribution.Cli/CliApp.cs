@@ -82,6 +82,7 @@ public static class CliApp
             {
                 "explain" => ExplainCommand.Run(CommandLine.Parse(rest, ExplainCommand.KnownOptions), stdout, stderr, session),
                 "info" => InfoCommand.Run(CommandLine.Parse(rest, InfoCommand.KnownOptions), stdout),
+                "metric" => MetricCommand.Run(rest, stdout, stderr),
                 "report" => ReportCommand.Run(CommandLine.Parse(rest, ReportCommand.KnownOptions), stdout, stderr),
                 _ => throw UnknownCommand(command),
             };
@@ -109,11 +110,11 @@ public static class CliApp
         }
     }
 
-    private static readonly string[] Commands = ["explain", "info", "report", "help"];
+    private static readonly string[] Commands = ["explain", "info", "report", "metric", "help"];
 
     private static UsageException UnknownCommand(string command) => new(
         $"unknown command '{command}'{(MethodRegistry.Nearest(command, Commands) is { } near ? $" (did you mean '{near}'?)" : "")}; " +
-        "use explain, info or report (--help for usage)");
+        "use explain, info, report or metric (--help for usage)");
 
     /// <summary>General help, a command's help, or one method's help (its options and defaults from the registry).</summary>
     private static int Help(string? command, string? methodName, TextWriter stdout)
@@ -126,6 +127,7 @@ public static class CliApp
                 stdout.WriteLine(ExplainUsage);
                 stdout.WriteLine(InfoUsage);
                 stdout.WriteLine(ReportUsage);
+                stdout.WriteLine(MetricCommand.Usage);
                 stdout.WriteLine(Notes);
                 stdout.WriteLine("methods and their options, with defaults (mlnet-explain explain --method NAME --help for one method in detail):");
                 foreach (var method in ExplainCommand.CliMethods) stdout.WriteLine($"  {method.Name}{MethodFlags.Describe(method)}");
@@ -143,6 +145,9 @@ public static class CliApp
                 stdout.WriteLine(InfoUsage);
                 stdout.WriteLine("Lists the model's inputs and outputs, the tensors usable as --layer, and the methods that apply to it.");
                 return 0;
+            case "metric":
+                MetricHelp(stdout);
+                return 0;
             case "report":
                 stdout.WriteLine(ReportUsage);
                 stdout.WriteLine($"--method: {ReportCommand.Methods}");
@@ -155,6 +160,15 @@ public static class CliApp
                 }
                 throw UnknownCommand(command);
         }
+    }
+
+    private static void MetricHelp(TextWriter stdout)
+    {
+        stdout.WriteLine(MetricCommand.Usage);
+        stdout.WriteLine("Computes the method's attributions, scores them per row, prints the mean and writes the per-row values.");
+        stdout.WriteLine("metrics and their options, with defaults (a method's own --samples/--seed keep their defaults here):");
+        foreach (var (name, flags) in MetricCommand.Metrics) stdout.WriteLine($"  {name} {flags}");
+        stdout.WriteLine("methods: " + string.Join(", ", ExplainCommand.CliMethods.Where(m => !m.Has(MethodCapabilities.TakesLayer)).Select(m => m.Name)));
     }
 
     private static void MethodHelp(AttributionMethod method, TextWriter stdout)
