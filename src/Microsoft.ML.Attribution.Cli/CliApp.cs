@@ -82,7 +82,7 @@ public static class CliApp
             {
                 "explain" => ExplainCommand.Run(CommandLine.Parse(rest, ExplainCommand.KnownOptions), stdout, stderr, session),
                 "info" => InfoCommand.Run(CommandLine.Parse(rest, InfoCommand.KnownOptions), stdout),
-                "metric" => MetricCommand.Run(rest, stdout, stderr),
+                "metric" => MetricCommand.Run(rest, stdout, stderr, session),
                 "report" => ReportCommand.Run(CommandLine.Parse(rest, ReportCommand.KnownOptions), stdout, stderr),
                 _ => throw UnknownCommand(command),
             };

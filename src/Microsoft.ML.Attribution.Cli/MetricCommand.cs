@@ -39,7 +39,7 @@ internal static class MetricCommand
             [metric options, below] [--out values.npy|.npz|.csv|.json]
         """;
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CliSession session)
     {
         if (args.Length == 0 || args[0].StartsWith("--", StringComparison.Ordinal))
             throw new UsageException($"metric needs a metric name first: {string.Join(", ", Metrics.Select(m => m.Name))}");
@@ -126,6 +126,7 @@ internal static class MetricCommand
             Target = target,
         };
 
+        session.Cancellation.ThrowIfCancellationRequested();
         string[] columns;
         float[][] values;
         switch (metric)
@@ -154,9 +155,10 @@ internal static class MetricCommand
                 }
         }
 
+        session.Cancellation.ThrowIfCancellationRequested();
         string summary = string.Join(", ", columns.Select((c, i) => FormattableString.Invariant($"mean {c} {values[i].Average():G6}")));
         if (outPath is not null)
-            DataFiles.WriteAtomically(outPath, partial => Write(partial, DataFiles.Extension(outPath, "out"), metric, methodName, columns, values), CancellationToken.None);
+            DataFiles.WriteAtomically(outPath, partial => Write(partial, DataFiles.Extension(outPath, "out"), metric, methodName, columns, values), session.Cancellation);
         stdout.WriteLine($"{metric} of {methodName} over {rows.Rows} rows: {summary}{(outPath is null ? "" : $"; wrote per-row values to {outPath}")}");
         return 0;
     }
