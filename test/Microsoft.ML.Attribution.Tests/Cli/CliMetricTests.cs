@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML.Attribution.Methods;
@@ -71,6 +72,44 @@ public sealed class CliMetricTests
         CollectionAssert.AreEqual(curves.InsertionAuc, json.RootElement.GetProperty("insertion_auc").EnumerateArray().Select(e => e.GetSingle()).ToArray());
         StringAssert.Contains(stdout, "mean deletion_auc");
         StringAssert.Contains(stdout, "mean insertion_auc");
+    }
+
+    [TestMethod]
+    public void DeletionInsertionTakesTheMaskBaselineAndCurveSteps()
+    {
+        // Features {0, 1} and {2}, a non-zero baseline, one curve point after the start: each differs from the defaults.
+        string mask = Temp("mask.npy"), baseline = Temp("baseline.npy"), output = Temp("curves.npz");
+        var featureMask = new NdArray<long>([0, 0, 1], 3);
+        var baselines = new NdArray<float>([0.5f, -0.25f, 1f], [1, 3]);
+        Npy.Write(mask, featureMask);
+        Npy.Write(baseline, baselines);
+        var (code, _, err) = Run("metric", "deletion-insertion", "--model", Toy.ModelPath, "--input", Toy.InputPath, "--method", "feature-ablation",
+            "--mask", mask, "--baseline", baseline, "--curve-steps", "1", "--target", "1", "--out", output);
+        Assert.AreEqual(0, code, err);
+        var oracle = new OnnxGradientOracle(Toy.ModelPath);
+        var phi = MethodRegistry.Get("feature-ablation").Attribute(new MethodInputs
+        {
+            Model = oracle, Rows = Toy.Input, Baselines = baselines, FeatureMask = featureMask, Target = Target.Class(1),
+        }).Attributions;
+        var curves = new DeletionInsertion(oracle).Compute(Toy.Input, phi, baselines, Target.Class(1), featureMask, steps: 1);
+        var entries = NpzFiles(output);
+        CollectionAssert.AreEqual(curves.DeletionAuc, Npy.ReadFloat(entries["deletion_auc.npy"]).Data);
+        CollectionAssert.AreEqual(curves.InsertionAuc, Npy.ReadFloat(entries["insertion_auc.npy"]).Data);
+        var defaults = new DeletionInsertion(oracle).Compute(Toy.Input, Attributions("feature-ablation", oracle, Target.Class(1)), target: Target.Class(1));
+        CollectionAssert.AreNotEqual(defaults.DeletionAuc, curves.DeletionAuc);
+    }
+
+    private static Dictionary<string, string> NpzFiles(string path)
+    {
+        var files = new Dictionary<string, string>(StringComparer.Ordinal);
+        using var zip = ZipFile.OpenRead(path);
+        foreach (var entry in zip.Entries)
+        {
+            string file = Temp(entry.Name);
+            entry.ExtractToFile(file);
+            files[entry.FullName] = file;
+        }
+        return files;
     }
 
     [TestMethod]
