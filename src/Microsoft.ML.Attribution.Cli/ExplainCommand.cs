@@ -112,7 +112,7 @@ internal static class ExplainCommand
             $"known methods: {string.Join(", ", CliMethods.Select(m => m.Name))}");
 
     /// <summary>The wrapped method: <c>--base-method</c>, else the options record's default.</summary>
-    private static AttributionMethod WrappedMethod(AttributionMethod method, CommandLine options)
+    public static AttributionMethod WrappedMethod(AttributionMethod method, CommandLine options)
     {
         var defaults = (NoiseTunnelOptions)method.CreateDefaultOptions();
         string name = options.Has("base-method") ? options.String("base-method")! : defaults.BaseMethod;

@@ -56,7 +56,7 @@ internal static class MetricCommand
         var method = ExplainCommand.FindMethod(methodName);
         if (method.Has(MethodCapabilities.TokenIds) || method.Has(MethodCapabilities.TakesLayer))
             throw new UsageException($"metric {metric} scores attributions of the model input; layer method {methodName} attributes a layer");
-        var flags = MethodFlags.For(method, method.Has(MethodCapabilities.Wrapper) ? MethodRegistry.Get(((NoiseTunnelOptions)method.CreateDefaultOptions()).BaseMethod) : null);
+        var flags = MethodFlags.For(method, method.Has(MethodCapabilities.Wrapper) ? ExplainCommand.WrappedMethod(method, options) : null);
         foreach (var given in options.Given)
         {
             if (Common.Contains(given) || flags.Contains(given)) continue;
