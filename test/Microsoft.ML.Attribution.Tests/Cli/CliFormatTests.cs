@@ -28,7 +28,7 @@ public sealed class CliFormatTests
     private static AttributionResult Library(string method, Target target, NdArray<float>? rows = null) =>
         MethodRegistry.Get(method).Attribute(new MethodInputs { Model = new OnnxGradientOracle(Toy.ModelPath), Rows = rows ?? Toy.Input, Target = target });
 
-    private static Dictionary<string, string> NpzEntries(string path)
+    internal static Dictionary<string, string> NpzEntries(string path)
     {
         // Each entry extracted to its own .npy, read with the library's reader.
         var files = new Dictionary<string, string>(StringComparer.Ordinal);

@@ -99,18 +99,7 @@ public sealed class CliMetricTests
         CollectionAssert.AreNotEqual(defaults.DeletionAuc, curves.DeletionAuc);
     }
 
-    private static Dictionary<string, string> NpzFiles(string path)
-    {
-        var files = new Dictionary<string, string>(StringComparer.Ordinal);
-        using var zip = ZipFile.OpenRead(path);
-        foreach (var entry in zip.Entries)
-        {
-            string file = Temp(entry.Name);
-            entry.ExtractToFile(file);
-            files[entry.FullName] = file;
-        }
-        return files;
-    }
+    private static Dictionary<string, string> NpzFiles(string path) => CliFormatTests.NpzEntries(path);
 
     [TestMethod]
     public void UsageErrorsComeBeforeAnyWork()
