@@ -184,6 +184,7 @@ public sealed class OnnxGradientOracle : IRuleSetGradientOracle, IBufferedOracle
         GradientRules.DeepLiftRescaleWithMaxPool => Autodiff.RuleSets.DeepLiftRules.RescaleWithMaxPool,
         GradientRules.GuidedBackprop => Autodiff.RuleSets.GuidedBackpropRules.Guided,
         GradientRules.Deconvolution => Autodiff.RuleSets.GuidedBackpropRules.Deconvolution,
+        GradientRules.DeepLiftCaptum => Autodiff.RuleSets.DeepLiftRules.CaptumHooks,
         _ => throw new ArgumentOutOfRangeException(nameof(rules), rules, "Unknown gradient rule set."),
     };
 

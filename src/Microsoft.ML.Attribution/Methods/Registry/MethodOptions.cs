@@ -52,15 +52,15 @@ public sealed record InputXGradientOptions : MethodOptions;
 /// <summary>DeepLift (rescale rule; Shrikumar et al. 2017).</summary>
 public sealed record DeepLiftOptions : MethodOptions
 {
-    /// <summary>Apply DeepLift's max-pool rule (off: Captum's effective behaviour after a ReLU).</summary>
-    public bool MaxPoolRule { get; init; }
+    /// <summary>Which rules apply (default Captum's: its max-pool rule takes effect except straight after a hooked nonlinearity).</summary>
+    public DeepLiftMode Rules { get; init; } = DeepLiftMode.Captum;
 }
 
 /// <summary>DeepLift SHAP over a baseline distribution.</summary>
 public sealed record DeepLiftShapOptions : MethodOptions
 {
-    /// <summary>Apply DeepLift's max-pool rule.</summary>
-    public bool MaxPoolRule { get; init; }
+    /// <summary>Which rules apply (as for DeepLift).</summary>
+    public DeepLiftMode Rules { get; init; } = DeepLiftMode.Captum;
 }
 
 /// <summary>Guided backpropagation.</summary>

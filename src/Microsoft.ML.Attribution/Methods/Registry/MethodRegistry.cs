@@ -157,9 +157,9 @@ public static class MethodRegistry
         Add<InputXGradientOptions>("input-x-gradient", "Input × gradient", G,
             (i, o) => new InputXGradient(i.GradientModel("input-x-gradient")).Attribute(i.FloatRows("input-x-gradient"), i.Target, i.InternalBatchSize));
         Add<DeepLiftOptions>("deeplift", "DeepLift rescale rule (Shrikumar 2017)", G | B | D,
-            (i, o) => new DeepLift(i.RuleSetModel("deeplift"), o.MaxPoolRule).Attribute(i.FloatRows("deeplift"), i.Baselines, i.Target, i.InternalBatchSize));
+            (i, o) => new DeepLift(i.RuleSetModel("deeplift"), o.Rules).Attribute(i.FloatRows("deeplift"), i.Baselines, i.Target, i.InternalBatchSize));
         Add<DeepLiftShapOptions>("deeplift-shap", "DeepLift SHAP over a baseline distribution", G | B | D | MethodCapabilities.RequiresBaselines,
-            (i, o) => new DeepLiftShap(i.RuleSetModel("deeplift-shap"), o.MaxPoolRule).Attribute(i.FloatRows("deeplift-shap"), i.RequiredBaselines("deeplift-shap"), i.Target, i.InternalBatchSize));
+            (i, o) => new DeepLiftShap(i.RuleSetModel("deeplift-shap"), o.Rules).Attribute(i.FloatRows("deeplift-shap"), i.RequiredBaselines("deeplift-shap"), i.Target, i.InternalBatchSize));
         Add<GuidedBackpropOptions>("guided-backprop", "Guided backpropagation", G,
             (i, _) => new GuidedBackprop(i.RuleSetModel("guided-backprop")).Attribute(i.FloatRows("guided-backprop"), i.Target, i.InternalBatchSize));
         Add<DeconvolutionOptions>("deconvolution", "Deconvolution", G,
