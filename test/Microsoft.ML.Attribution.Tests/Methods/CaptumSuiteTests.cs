@@ -1,5 +1,6 @@
 using Microsoft.ML.Attribution.Cli;
 using Microsoft.ML.Attribution.Methods;
+using Microsoft.ML.Attribution.Onnx;
 using Microsoft.ML.Attribution.Oracles;
 using Microsoft.ML.Attribution.Tensors;
 using Microsoft.ML.Attribution.Tests.Support;
@@ -154,6 +155,90 @@ public sealed class CaptumSuiteTests
         var expected = MethodRegistry.Get("neuron-conductance").Attribute(
             new MethodInputs { Model = c.Oracle(), Rows = c.Input, Baselines = c.Baseline, Target = Target.Class(2) }, options);
         AssertArrays.Close(expected.Attributions, output, 1e-6, "cli");
+    }
+
+    [TestMethod]
+    public void TargetAll_OnAMultiOutputModel_MatchesCaptumsNoTargetMaps()
+    {
+        // Captum, no target, [N, 3] output: one map per output element, [N·3, F]; the fixture holds it as [N, 3, F].
+        var c = Fixtures.Case("suite_two_heads_feature_ablation_all");
+        var oracle = new OnnxGradientOracle(c.ModelPath, outputName: c.String("output"));
+        var result = MethodRegistry.Get("feature-ablation").Attribute(new MethodInputs { Model = oracle, Rows = c.Input, Target = Target.All });
+        AssertArrays.Close(c.Expected, result.Attributions, Tolerance, "Target.All");
+        CollectionAssert.AreEqual(new[] { 0, 1, 2, 0, 1, 2, 0, 1, 2 }, result.Targets, "targets per (row, output index)");
+        // The CLI's --target all writes the same [N, C, …] stack.
+        var output = RunCli(["--model", c.ModelPath, "--input", c.InputPath, "--method", "feature-ablation", "--target", "all", "--output", "logits"]);
+        AssertArrays.Close(c.Expected, output, Tolerance, "--target all");
+    }
+
+    [TestMethod]
+    public void TargetAll_StacksDeltasPerOutput_AndIsRefusedByAMethodClass()
+    {
+        var c = Fixtures.Case("suite_two_heads_ig_score");
+        var oracle = new OnnxGradientOracle(c.ModelPath, outputName: "score");
+        var all = MethodRegistry.Get("integrated-gradients").Attribute(new MethodInputs { Model = oracle, Rows = c.Input, Target = Target.All },
+            new IntegratedGradientsOptions { Steps = 30 });
+        CollectionAssert.AreEqual(new[] { c.Input.Rows, 2, 4 }, all.Attributions.Shape);
+        var one = new IntegratedGradients(oracle).Attribute(c.Input, target: Target.Class(1), steps: 30);
+        for (int r = 0; r < c.Input.Rows; r++)
+        {
+            CollectionAssert.AreEqual(one.Attributions.Row(r).ToArray(), all.Attributions.Data.AsSpan((r * 2 + 1) * 4, 4).ToArray(), $"row {r}, output 1");
+            Assert.AreEqual(one.ConvergenceDelta![r], all.ConvergenceDelta![r * 2 + 1], $"row {r}, output 1 delta");
+        }
+        var e = Assert.ThrowsExactly<ArgumentException>(() => new IntegratedGradients(oracle).Attribute(c.Input, target: Target.All));
+        StringAssert.Contains(e.Message, "Target.ForEachOutput");
+    }
+
+    [TestMethod]
+    public void OutputChosenByName_MatchesCaptum()
+    {
+        var c = Fixtures.Case("suite_two_heads_ig_score");
+        var oracle = new OnnxGradientOracle(c.ModelPath, outputName: c.String("output"));
+        var result = MethodRegistry.Get("integrated-gradients").Attribute(new MethodInputs { Model = oracle, Rows = c.Input, Target = c.Target },
+            new IntegratedGradientsOptions { Steps = c.Int("steps", 50) });
+        AssertArrays.Close(c.Expected, result.Attributions, Tolerance, "score");
+        AssertArrays.Close(Npy.ReadFloat(c.DeltaPath!).Data, result.ConvergenceDelta!, Tolerance, "score delta");
+        var output = RunCli(["--model", c.ModelPath, "--input", c.InputPath, "--method", "integrated-gradients", "--steps", "30", "--target", "1", "--output", "score"]);
+        AssertArrays.Close(c.Expected, output, Tolerance, "--output score");
+    }
+
+    [TestMethod]
+    [DataRow("suite_two_heads_ig_logits_slice_sum")]
+    [DataRow("suite_two_heads_ig_logits_mean")]
+    public void OutputReduction_MatchesCaptumsReducedForward(string name)
+    {
+        var c = Fixtures.Case(name);
+        var reduction = c.String("reduction") == "mean" ? OutputReduction.Mean() : OutputReduction.Sum(c.Int("start", 0), c.Int("end", 0));
+        var reduced = reduction.AppendTo(File.ReadAllBytes(c.ModelPath), c.String("output"));
+        var oracle = new OnnxGradientOracle(reduced, outputName: OutputReduction.OutputName);
+        var result = new IntegratedGradients(oracle).Attribute(c.Input, target: Target.Class(0), steps: c.Int("steps", 50));
+        AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
+        CollectionAssert.AreEqual(new[] { c.Input.Rows, 1 }, oracle.Forward(c.Input).Shape, "one value per row");
+    }
+
+    [TestMethod]
+    public void OutputReduction_FromAUserGraph_MatchesCaptumsSliceSum()
+    {
+        // The same slice sum, written by the user as an ONNX graph: y[:, 0:2] summed per row.
+        var c = Fixtures.Case("suite_two_heads_ig_logits_slice_sum");
+        var g = new TestGraph(elemType: OnnxDataType.Float).Input("y", "batch", 3);
+        var sliced = g.Node("Slice", ["y", g.Int64s(0), g.Int64s(2), g.Int64s(1)]);
+        g.Output(g.Node("ReduceSum", [sliced, g.Int64s(1)], Microsoft.ML.Attribution.Onnx.TensorProtos.IntAttr("keepdims", 0)));
+        var reduced = OutputReduction.Graph(g.Build().ToBytes()).AppendTo(File.ReadAllBytes(c.ModelPath), "logits");
+        var oracle = new OnnxGradientOracle(reduced, outputName: OutputReduction.OutputName);
+        var result = MethodRegistry.Get("integrated-gradients").Attribute(new MethodInputs { Model = oracle, Rows = c.Input, Target = Target.Class(0) },
+            new IntegratedGradientsOptions { Steps = 30 });
+        AssertArrays.Close(c.Expected, result.Attributions, Tolerance, "user graph");
+    }
+
+    [TestMethod]
+    public void OutputReduction_RejectsASliceBeyondTheOutput_AndAnUnknownTensor()
+    {
+        var bytes = File.ReadAllBytes(Fixtures.Case("suite_two_heads_ig_score").ModelPath);
+        var e = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => OutputReduction.Sum(1, 4).AppendTo(bytes, "logits"));
+        StringAssert.Contains(e.Message, "'logits' has 3 value(s) per row");
+        var unknown = Assert.ThrowsExactly<ArgumentException>(() => OutputReduction.Mean().AppendTo(bytes, "logit"));
+        StringAssert.Contains(unknown.Message, "logits");
     }
 
     /// <summary>Runs <c>explain</c> with the arguments and reads the .npy it writes.</summary>

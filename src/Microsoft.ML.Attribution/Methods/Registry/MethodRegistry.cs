@@ -99,8 +99,27 @@ public sealed class AttributionMethod
         options ??= CreateDefaultOptions();
         if (options.GetType() != OptionsType)
             throw new ArgumentException($"Method '{Name}' takes {OptionsType.Name}, got {options.GetType().Name}.", nameof(options));
+        if (inputs.Target is { IsAll: true })
+        {
+            var model = inputs.ForwardModel(Name);
+            var rows = inputs.Rows ?? throw new ArgumentException($"Target.All on token ids: give Target.Class for each output index of '{model.OutputName}'.");
+            return Target.ForEachOutput(model, rows, target => _run(WithTarget(inputs, target), options));
+        }
         return _run(inputs, options);
     }
+
+    /// <summary>A copy of <paramref name="inputs"/> (every field, whatever it holds) with another target.</summary>
+    private static MethodInputs WithTarget(MethodInputs inputs, Target target)
+    {
+        var copy = (MethodInputs)CloneMethod.Invoke(inputs, null)!;
+        TargetProperty.SetValue(copy, target);
+        return copy;
+    }
+
+    private static readonly System.Reflection.MethodInfo CloneMethod =
+        typeof(object).GetMethod("MemberwiseClone", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!;
+
+    private static readonly System.Reflection.PropertyInfo TargetProperty = typeof(MethodInputs).GetProperty(nameof(MethodInputs.Target))!;
 
     /// <summary>
     /// This method with its model and options fixed, as a method object (e.g. the base method of a
