@@ -62,10 +62,11 @@ public sealed class CaptumSuiteTests
     [DataRow("suite_two_pools_deeplift")]
     [DataRow("suite_maxpool_relu_deeplift_t0")]
     [DataRow("suite_maxpool_relu_deeplift_t1")]
+    [DataRow("suite_softmax_mlp_deeplift")]
     public void DeepLift_OnAdjacentHookedOps_NeedsCaptumsHookOrder(string name)
     {
-        // A MaxPool after a ReLU next to one after a Linear, and MaxPool → ReLU: neither the full rules nor MaxPool's
-        // ordinary gradient give Captum's numbers; reading each successor's ordinary gradient (DeepLiftMode.Captum) does.
+        // A MaxPool after a ReLU next to one after a Linear, MaxPool → ReLU, and Captum's softmax rule: neither the full
+        // rules nor MaxPool's ordinary gradient give Captum's numbers; Captum's hooks (DeepLiftMode.Captum) do.
         var c = Fixtures.Case(name);
         foreach (var mode in new[] { DeepLiftMode.Exact, DeepLiftMode.MaxPoolGradient })
         {

@@ -33,8 +33,8 @@ internal static class DeepLiftRules
     public static GradientRuleSet RescaleWithMaxPool { get; } = Rescale.With("deeplift-rescale-maxpool",
         [new("MaxPool", new GradientRule(MaxPool, GradientRule.OnlyInputs(0)))]);
 
-    /// <summary>The op types Captum hooks by default (its nonlinearity table, Softmax aside).</summary>
-    private static readonly HashSet<string> Hooked = new(StringComparer.Ordinal) { "Relu", "Elu", "LeakyRelu", "Sigmoid", "Tanh", "Softplus", "MaxPool" };
+    /// <summary>The op types Captum hooks by default (its nonlinearity table).</summary>
+    private static readonly HashSet<string> Hooked = new(StringComparer.Ordinal) { "Relu", "Elu", "LeakyRelu", "Sigmoid", "Tanh", "Softplus", "MaxPool", "Softmax" };
 
     /// <summary>
     /// DeepLIFT as Captum's module hooks apply it: the rescale rule on its nonlinearities and the MaxPool rule, each
@@ -44,13 +44,15 @@ internal static class DeepLiftRules
     /// ordinary gradient, and the downstream rule's result only reaches it where the upstream op falls back to its
     /// ordinary derivative (|Δin| &lt; ε). After a ReLU, the MaxPool rule therefore has no effect; after a Linear it
     /// does. Reproduced here exactly by passing, between two adjacent hooked ops, the ordinary gradient along the edge
-    /// and the rule's result on the side.
+    /// and the rule's result on the side. Softmax takes Captum's softmax rule: the rescale quotient, less its mean over
+    /// the whole paired batch tensor (so, as in Captum, its numbers depend on which rows share a model call).
     /// </summary>
     public static GradientRuleSet CaptumHooks { get; } = GradientRuleSet.Standard.With("deeplift-captum",
     [
         .. new[] { "Relu", "Elu", "LeakyRelu", "Sigmoid", "Tanh", "Softplus" }
             .Select(op => new KeyValuePair<string, GradientRule>(op, new GradientRule(AsCaptumHook(ElementwiseRule)))),
         new("MaxPool", new GradientRule(AsCaptumHook(MaxPoolRule), GradientRule.OnlyInputs(0))),
+        new("Softmax", new GradientRule(AsCaptumHook(SoftmaxRule))),
     ]);
 
     /// <summary>Per gradient graph: the true gradient at a hooked op's output, when its consumer passed the ordinary one along the edge.</summary>
@@ -110,6 +112,14 @@ internal static class DeepLiftRules
         var deltaIn = PairedDelta(c, x);
         var rescaled = c.Div(c.Mul(dy, PairedDelta(c, y)), deltaIn);
         return (c.Emit("Where", [Small(c, deltaIn, type), ordinary, rescaled]), ordinary);
+    }
+
+    /// <summary>Captum's softmax rule: the rescale result less its mean over every element of the paired batch.</summary>
+    private static (string Result, string Ordinary) SoftmaxRule(GradientContext c, NodeProto n, string dy, string incoming)
+    {
+        var (unnormalised, ordinary) = ElementwiseRule(c, n, dy, incoming);
+        var mean = c.Emit("ReduceMean", [unnormalised], IntAttr("keepdims", 1));
+        return (c.Sub(unnormalised, mean), ordinary);
     }
 
     private static (string Result, string Ordinary) MaxPoolRule(GradientContext c, NodeProto n, string dy, string incoming)

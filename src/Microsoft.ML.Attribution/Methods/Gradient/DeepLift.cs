@@ -7,18 +7,20 @@ namespace Microsoft.ML.Attribution.Methods;
 public enum DeepLiftMode
 {
     /// <summary>
-    /// Captum's DeepLift default: the rescale rule on ReLU, ELU, LeakyReLU, Sigmoid, Tanh and Softplus and DeepLIFT's
-    /// MaxPool rule, applied as Captum's module hooks apply them: where one of these ops feeds straight into another
+    /// Captum's DeepLift default: the rescale rule on ReLU, ELU, LeakyReLU, Sigmoid, Tanh and Softplus, DeepLIFT's
+    /// MaxPool rule and Captum's Softmax rule (the rescale quotient less its mean over the whole batch tensor, inputs
+    /// and references together — so with Softmax the numbers depend on which rows share a model call, as in Captum,
+    /// and equal Captum's when the internal batch holds all rows), applied as Captum's module hooks apply them: where one of these ops feeds straight into another
     /// (ReLU → MaxPool), the upstream op's rule reads the downstream op's ordinary gradient, so after a ReLU the MaxPool
     /// rule has no effect (and summation-to-delta does not hold exactly), while after a Linear it does.
     /// Not reproduced, where Captum's hooks give numbers no rule describes: a tensor read by two hooked modules (each
     /// input hook replaces the whole gradient, so Captum keeps only the last module's branch; here both branches add
-    /// up); MaxPool's fallback where |Δin| &lt; 1e-10 (Captum takes the first row's gradient for every row); nn.Softmax's
-    /// rule (Softmax keeps its gradient here). ONNX does not tell nn.ReLU from F.relu, which Captum leaves unhooked.
+    /// up); MaxPool's fallback where |Δin| &lt; 1e-10 (Captum takes the first row's gradient for every row). ONNX does not
+    /// tell nn.ReLU from F.relu, which Captum leaves unhooked.
     /// </summary>
     Captum,
 
-    /// <summary>Every rule in full, MaxPool's included: exact summation-to-delta through MaxPool.</summary>
+    /// <summary>The rescale rule and the MaxPool rule in full, everywhere: exact summation-to-delta through MaxPool (Softmax keeps its gradient).</summary>
     Exact,
 
     /// <summary>The rescale rule; MaxPool passes its ordinary gradient.</summary>
