@@ -47,9 +47,19 @@ public sealed class Target
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(attribute);
-        if (rows.Rows == 0) throw new ArgumentException("No rows to explain.", nameof(rows));
-        int width = model.Forward(new NdArray<float>(rows.Data[..rows.RowSize], [1, .. rows.RowShape])).RowSize;
+        int width = OutputCount(model, rows);
         return Stack(Enumerable.Range(0, width).Select(c => attribute(Class(c))).ToArray());
+    }
+
+    /// <summary>The number of output indices per row (the maps <see cref="All"/> gives), from one forward pass of the first row.</summary>
+    /// <param name="model">The model.</param>
+    /// <param name="rows">Rows of its input (at least one).</param>
+    public static int OutputCount(IForwardOracle model, NdArray<float> rows)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(rows);
+        if (rows.Rows == 0) throw new ArgumentException("No rows to explain.", nameof(rows));
+        return model.Forward(new NdArray<float>(rows.Data[..rows.RowSize], [1, .. rows.RowShape])).RowSize;
     }
 
     /// <summary>Stacks one result per output index (each <c>[N, …]</c>) into <c>[N, C, …]</c>.</summary>
