@@ -120,7 +120,7 @@ public sealed class OutputReduction
         string reduced = _append(onnx, output, proto);
         proto.Graph.Node.Add(new NodeProto { OpType = "Identity", Input = { reduced }, Output = { OutputName }, Name = OutputName });
         proto.Graph.Output.Clear();
-        proto.Graph.Output.Add(new ValueInfoProto { Name = OutputName, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = onnx.Types[output].ElemType } } });
+        proto.Graph.Output.Add(new ValueInfoProto { Name = OutputName, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = onnx.Types.TryGetValue(output, out var type) ? type.ElemType : OnnxDataType.Float } } });
         var appended = OnnxModel.Prune(proto);
         var typed = appended.CloneProto();
         typed.Graph.Output[0] = appended.ValueInfo(OutputName);

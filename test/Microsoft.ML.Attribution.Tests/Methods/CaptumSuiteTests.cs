@@ -191,6 +191,33 @@ public sealed class CaptumSuiteTests
     }
 
     [TestMethod]
+    public void ForEachOutput_WithAMethodClass_EqualsTheRegistrysTargetAll()
+    {
+        var c = Fixtures.Case("suite_two_heads_feature_ablation_all");
+        var oracle = new OnnxGradientOracle(c.ModelPath, outputName: "logits");
+        var result = Target.ForEachOutput(oracle, c.Input, target => new FeatureAblation(oracle).Attribute(c.Input, target: target));
+        AssertArrays.Close(c.Expected, result.Attributions, Tolerance, "ForEachOutput");
+        Assert.AreEqual(3, Target.OutputCount(oracle, c.Input));
+    }
+
+    [TestMethod]
+    public void OutputReduction_SumOfTheWholeRow_EqualsTheSumOfThePerOutputMaps()
+    {
+        // Attributions are linear in the explained output: the map of Σ_c y_c is the sum of the per-output maps.
+        var c = Fixtures.Case("suite_two_heads_ig_score");
+        var bytes = File.ReadAllBytes(c.ModelPath);
+        var summed = new IntegratedGradients(new OnnxGradientOracle(OutputReduction.Sum().AppendTo(bytes, "logits"), outputName: OutputReduction.OutputName))
+            .Attribute(c.Input, target: Target.Class(0), steps: 20);
+        var oracle = new OnnxGradientOracle(bytes, outputName: "logits");
+        var maps = Target.ForEachOutput(oracle, c.Input, t => new IntegratedGradients(oracle).Attribute(c.Input, target: t, steps: 20));
+        var expected = new float[summed.Attributions.Length];
+        for (int r = 0; r < c.Input.Rows; r++)
+            for (int k = 0; k < 3; k++)
+                for (int j = 0; j < 4; j++) expected[r * 4 + j] += maps.Attributions.Data[(r * 3 + k) * 4 + j];
+        AssertArrays.Close(expected, summed.Attributions.Data, 1e-4, "Σ of maps");
+    }
+
+    [TestMethod]
     public void OutputChosenByName_MatchesCaptum()
     {
         var c = Fixtures.Case("suite_two_heads_ig_score");
