@@ -177,7 +177,7 @@ public sealed class OnnxGradientOracle : IRuleSetGradientOracle, IBufferedOracle
         return (AsRows(results[0], inputs.Rows), results[1]);
     }
 
-    private static GradientRuleSet RuleSet(GradientRules rules) => rules switch
+    internal static GradientRuleSet RuleSet(GradientRules rules) => rules switch
     {
         GradientRules.Standard => GradientRuleSet.Standard,
         GradientRules.DeepLiftRescale => Autodiff.RuleSets.DeepLiftRules.Rescale,
