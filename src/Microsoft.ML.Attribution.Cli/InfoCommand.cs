@@ -43,8 +43,7 @@ internal static class InfoCommand
         bool tokenIds = model.Inputs.Count == 1 && model.Types.TryGetValue(model.Inputs[0].Name, out var inputType)
             && inputType.ElemType is OnnxDataType.Int64 or OnnxDataType.Int32;
         string? Blocker(AttributionMethod m) =>
-            model.Inputs.Count > 1 ? "the command line attributes single-input models only"
-            : tokenIds && !m.Has(MethodCapabilities.TokenIds) ? "the input is token ids; this method needs float input"
+            tokenIds && !m.Has(MethodCapabilities.TokenIds) ? "the input is token ids; this method needs float input"
             : m.Has(MethodCapabilities.Gradients) && unsupported.Count > 0 ? $"needs gradients through {string.Join(", ", unsupported)}"
             : null;
         var methods = ExplainCommand.CliMethods.Select(m => (Method: m, Blocker: Blocker(m))).ToList();
