@@ -50,8 +50,9 @@ public sealed record MultiInputResult(IReadOnlyDictionary<string, NdArray<float>
 /// random baselines and feature masks spanning inputs work unchanged) and the results are split back per input; layer
 /// and neuron methods feed the attributed input through the model with the others held. Integer inputs (token ids,
 /// masks) are never interpolated: they are held, replaced by baseline ids in perturbation methods, or attributed at
-/// their embedding with a layer method. When held inputs differ from row to row, rows are attributed one at a time so
-/// that every expanded item (steps, samples, perturbations) carries its own row's held values.
+/// their embedding with a layer method. Rows are run in groups of equal held values (all rows at once when nothing is
+/// held or the held values are the same on every row), so that every expanded item (steps, samples, perturbations)
+/// carries its own row's held values.
 /// </summary>
 public sealed class MultiInputModel
 {
@@ -105,7 +106,7 @@ public sealed class MultiInputModel
         var attributed = Validate(method, inputs, request);
         int n = inputs.Rows;
         var held = InputNames.Where(name => !attributed.Contains(name)).ToList();
-        bool perRow = n > 1 && held.Any(h => !RowsEqual(inputs, h));
+        var groups = Groups(inputs, held, n);
         var options = request.Options ?? method.CreateDefaultOptions();
         bool layer = method.Has(MethodCapabilities.TakesLayer);
         string driver = attributed[0];
@@ -114,11 +115,14 @@ public sealed class MultiInputModel
         var layerOracles = new Dictionary<string, OnnxLayerOracle>(StringComparer.Ordinal);
         var parts = new List<AttributionResult>();
         var targets = request.Target?.Explicit(n);
-        var groups = perRow ? Enumerable.Range(0, n).Select(r => (Start: r, Count: 1)) : [(0, n)];
-        foreach (var (start, count) in groups)
+        var flatRows = layer ? null : Flatten(inputs, slots, 0, n);
+        bool distribution = method.Has(MethodCapabilities.RequiresBaselines);
+        var flatBaselines = layer ? null : FlatBaselines(request.Baselines, slots, n, distribution);
+        var flatMask = layer ? null : FlatMask(request.FeatureMask, slots, n);
+        foreach (var rows in groups)
         {
-            var heldRows = HeldRows(inputs, held, start);
-            var target = targets is null ? request.Target : Target.PerRow(targets[start..(start + count)]);
+            var heldRows = HeldRows(inputs, held, rows[0]);
+            var target = targets is null ? request.Target : Target.PerRow(rows.Select(r => targets[r]).ToArray());
             MethodInputs run;
             if (layer)
             {
@@ -133,35 +137,46 @@ public sealed class MultiInputModel
                 run = inputs.IsTokenIds(driver)
                     ? new MethodInputs
                     {
-                        LayerModel = LayerAt, TokenIds = Slice(inputs.TokenIds(driver), start, count),
-                        TokenBaselines = baseline is null ? null : SliceIfPerRow(baseline.TokenIds(driver), n, start, count),
+                        LayerModel = LayerAt, TokenIds = Gather(inputs.TokenIds(driver), rows),
+                        TokenBaselines = baseline is null ? null : GatherIfPerRow(baseline.TokenIds(driver), n, rows),
                         Target = target, InternalBatchSize = request.InternalBatchSize,
                     }
                     : new MethodInputs
                     {
-                        LayerModel = LayerAt, Rows = Slice(inputs.Floats(driver), start, count),
-                        Baselines = baseline is null ? null : SliceIfPerRow(baseline.Floats(driver), n, start, count),
+                        LayerModel = LayerAt, Rows = Gather(inputs.Floats(driver), rows),
+                        Baselines = baseline is null ? null : GatherIfPerRow(baseline.Floats(driver), n, rows),
                         Target = target, InternalBatchSize = request.InternalBatchSize,
                     };
             }
             else
             {
                 oracle!.Held = heldRows;
-                bool distribution = method.Has(MethodCapabilities.RequiresBaselines);
-                var baselines = FlatBaselines(request.Baselines, slots, n, distribution);
-                var mask = FlatMask(request.FeatureMask, slots, n);
                 run = new MethodInputs
                 {
-                    Model = oracle, Rows = Flatten(inputs, slots, start, count),
-                    Baselines = baselines is null ? null : distribution ? baselines : SliceIfPerRow(baselines, n, start, count),
-                    FeatureMask = mask is null ? null : SliceIfPerRow(mask, n, start, count),
+                    Model = oracle, Rows = Gather(flatRows!, rows),
+                    Baselines = flatBaselines is null ? null : distribution ? flatBaselines : GatherIfPerRow(flatBaselines, n, rows),
+                    FeatureMask = flatMask is null ? null : GatherIfPerRow(flatMask, n, rows),
                     Target = target, InternalBatchSize = request.InternalBatchSize,
                 };
             }
             parts.Add(method.Attribute(run, options));
         }
-        var all = Concat(parts.Select(p => p.Attributions).ToList());
-        var deltas = parts.All(p => p.ConvergenceDelta is not null) ? parts.SelectMany(p => p.ConvergenceDelta!).ToArray() : null;
+        // Each group's rows back in their places.
+        var rowShape = parts[0].Attributions.RowShape;
+        int rowSize = parts[0].Attributions.RowSize;
+        var all = new NdArray<float>([n, .. rowShape]);
+        var resolved = new int[n];
+        var deltas = parts.All(p => p.ConvergenceDelta is not null) ? new float[n] : null;
+        for (int g = 0; g < groups.Count; g++)
+        {
+            for (int k = 0; k < groups[g].Length; k++)
+            {
+                int r = groups[g][k];
+                parts[g].Attributions.Row(k).CopyTo(all.Row(r));
+                resolved[r] = parts[g].Targets[k];
+                if (deltas is not null) deltas[r] = parts[g].ConvergenceDelta![k];
+            }
+        }
         var result = new Dictionary<string, NdArray<float>>(StringComparer.Ordinal);
         if (layer && !method.Has(MethodCapabilities.AttributesToInput))
             result[((LayerMethodOptions)options).Layer!] = all;
@@ -176,7 +191,7 @@ public sealed class MultiInputModel
                 result[slot.Name] = new NdArray<float>(values, [n, .. slot.RowShape]);
             }
         }
-        return new MultiInputResult(result, parts.SelectMany(p => p.Targets).ToArray(), deltas);
+        return new MultiInputResult(result, resolved, deltas);
     }
 
     /// <summary>
@@ -214,7 +229,7 @@ public sealed class MultiInputModel
         if (!layer && method.Has(MethodCapabilities.Gradients) && attributed.FirstOrDefault(inputs.IsTokenIds) is { } ids)
             throw new ArgumentException($"Input '{ids}' holds integers, which have no gradient and are never interpolated; hold it fixed, " +
                 "attribute it with a perturbation method, or attribute its embedding with a layer method.");
-        if (!layer && method.Name == "feature-permutation" && n > 1 && InputNames.Except(attributed).Any(h => !RowsEqual(inputs, h)))
+        if (!layer && method.Name == "feature-permutation" && Groups(inputs, InputNames.Except(attributed).ToList(), n).Count > 1)
             throw new ArgumentException("Method 'feature-permutation' shuffles rows across the batch; held inputs that differ per row cannot follow it. " +
                 "Attribute them too, or give held inputs equal on every row.");
         foreach (var name in attributed.Where(inputs.IsTokenIds))
@@ -306,19 +321,52 @@ public sealed class MultiInputModel
         return slots;
     }
 
-    private static bool RowsEqual(ModelInputs inputs, string name)
+    /// <summary>
+    /// Rows whose held inputs are equal, grouped (in row order): each group runs as one batch with its held values fed
+    /// alongside every expanded item, so held inputs follow their rows however a method expands them.
+    /// </summary>
+    private static List<int[]> Groups(ModelInputs inputs, IReadOnlyList<string> held, int n)
     {
-        var data = inputs.Data(name);
-        int rows = inputs.ShapeOf(name)[0], size = data.Length / Math.Max(1, rows);
-        for (int r = 1; r < rows; r++)
+        if (held.Count == 0 || n == 1) return [Enumerable.Range(0, n).ToArray()];
+        var groups = new List<List<int>>();
+        var byHash = new Dictionary<int, List<int>>();
+        for (int r = 0; r < n; r++)
         {
-            for (int j = 0; j < size; j++)
+            var hash = new HashCode();
+            foreach (var name in held)
             {
-                if (!Equals(data.GetValue(j), data.GetValue(r * size + j))) return false;
+                var data = inputs.Data(name);
+                int size = data.Length / n;
+                switch (data)
+                {
+                    case float[] f: foreach (var v in f.AsSpan(r * size, size)) hash.Add(v); break;
+                    case long[] l: foreach (var v in l.AsSpan(r * size, size)) hash.Add(v); break;
+                }
+            }
+            int key = hash.ToHashCode();
+            if (!byHash.TryGetValue(key, out var candidates)) byHash[key] = candidates = [];
+            int found = candidates.FindIndex(g => SameHeld(inputs, held, groups[g][0], r, n));
+            if (found >= 0) groups[candidates[found]].Add(r);
+            else
+            {
+                candidates.Add(groups.Count);
+                groups.Add([r]);
             }
         }
-        return true;
+        return groups.Select(g => g.ToArray()).ToList();
     }
+
+    private static bool SameHeld(ModelInputs inputs, IReadOnlyList<string> held, int a, int b, int n) => held.All(name =>
+    {
+        var data = inputs.Data(name);
+        int size = data.Length / n;
+        return data switch
+        {
+            float[] f => f.AsSpan(a * size, size).SequenceEqual(f.AsSpan(b * size, size)),
+            long[] l => l.AsSpan(a * size, size).SequenceEqual(l.AsSpan(b * size, size)),
+            _ => false,
+        };
+    });
 
     /// <summary>Row <paramref name="row"/> of each held input, as a one-row feed.</summary>
     private static List<NamedInput> HeldRows(ModelInputs inputs, IReadOnlyList<string> held, int row)
@@ -396,17 +444,15 @@ public sealed class MultiInputModel
         return new NdArray<long>(flat, [rows, width]);
     }
 
-    private static NdArray<T> Slice<T>(NdArray<T> array, int start, int count) where T : unmanaged =>
-        start == 0 && count == array.Rows ? array : new NdArray<T>(array.Data[(start * array.RowSize)..((start + count) * array.RowSize)], [count, .. array.RowShape]);
-
-    /// <summary>Rows of a per-row array for the group; arrays of one row (or a distribution) as they are.</summary>
-    private static NdArray<T> SliceIfPerRow<T>(NdArray<T> array, int n, int start, int count) where T : unmanaged =>
-        array.Rows == n && n > 1 ? Slice(array, start, count) : array;
-
-    private static NdArray<float> Concat(IReadOnlyList<NdArray<float>> parts)
+    private static NdArray<T> Gather<T>(NdArray<T> array, int[] rows) where T : unmanaged
     {
-        if (parts.Count == 1) return parts[0];
-        var data = parts.SelectMany(p => p.Data).ToArray();
-        return new NdArray<float>(data, [parts.Sum(p => p.Rows), .. parts[0].RowShape]);
+        if (rows.Length == array.Rows && rows.Select((r, k) => r == k).All(x => x)) return array;
+        var result = new NdArray<T>([rows.Length, .. array.RowShape]);
+        for (int k = 0; k < rows.Length; k++) array.Row(rows[k]).CopyTo(result.Row(k));
+        return result;
     }
+
+    /// <summary>The group's rows of a per-row array; arrays of one row (or a distribution) as they are.</summary>
+    private static NdArray<T> GatherIfPerRow<T>(NdArray<T> array, int n, int[] rows) where T : unmanaged =>
+        array.Rows == n && n > 1 ? Gather(array, rows) : array;
 }

@@ -96,6 +96,35 @@ public sealed class MultiInputModelTests
     }
 
     [TestMethod]
+    public void HeldInputs_FollowTheirRows_WhenRowsWithEqualHeldValuesAreBatchedTogether()
+    {
+        // Rows 0, 1, 2 then 2, 0 again: rows with equal held tabular values run as one group, and land in their places.
+        var image = Npy.ReadFloat(Path.Combine(Folder, "image_tabular", "image.npy"));
+        var tabular = Npy.ReadFloat(Path.Combine(Folder, "image_tabular", "tabular.npy"));
+        int[] order = [0, 1, 2, 2, 0];
+        NdArray<float> Pick(NdArray<float> a)
+        {
+            var result = new NdArray<float>([order.Length, .. a.RowShape]);
+            for (int k = 0; k < order.Length; k++) a.Row(order[k]).CopyTo(result.Row(k));
+            return result;
+        }
+        var model = new MultiInputModel(ImageTabular);
+        var request = new MultiInputRequest { Attributed = ["image"], Target = Target.PerRow(1, 0, 2, 1, 2) };
+        var repeated = model.Attribute("integrated-gradients", new ModelInputs { { "image", Pick(image) }, { "tabular", Pick(tabular) } }, request);
+        for (int k = 0; k < order.Length; k++)
+        {
+            var alone = model.Attribute("integrated-gradients", new ModelInputs
+            {
+                { "image", new NdArray<float>(image.Row(order[k]).ToArray(), [1, .. image.RowShape]) },
+                { "tabular", new NdArray<float>(tabular.Row(order[k]).ToArray(), [1, 5]) },
+            }, request with { Target = Target.Class(request.Target!.Explicit(order.Length)![k]) });
+            AssertArrays.Close(alone.Attributions["image"].Data, repeated.Attributions["image"].Row(k).ToArray(), 1e-5, $"row {k}");
+            Assert.AreEqual(alone.Targets[0], repeated.Targets[k], $"row {k} target");
+            Assert.AreEqual(alone.ConvergenceDelta![0], repeated.ConvergenceDelta![k], 1e-5, $"row {k} delta");
+        }
+    }
+
+    [TestMethod]
     public void Errors_NameTheInputAtFault()
     {
         var model = new MultiInputModel(ImageTabular);
