@@ -152,12 +152,27 @@ internal static class MultiInputExplain
                 .Select(c => ((int?)c, Target.Class(c))).ToList();
         var progress = new Progress(session.Terminal && !quiet ? stderr : null, methodName, n * runs.Count);
         var results = new List<(int? Class, MultiInputResult Result)>();
+        // Batches of rows, as for single-input models: progress moves and Ctrl+C is honoured between them; seeded methods
+        // run as one batch so that a seed gives the library's result.
+        int batch = method.Has(MethodCapabilities.Seeded) ? n : Math.Max(32, (n + 49) / 50);
+        int done = 0;
         progress.Report(0);
         foreach (var (cls, t) in runs)
         {
-            session.Cancellation.ThrowIfCancellationRequested();
-            results.Add((cls, model.Attribute(method, data, request with { Target = t })));
-            progress.Report(n * results.Count);
+            var parts = new List<MultiInputResult>();
+            for (int start = 0; start < n; start += batch)
+            {
+                session.Cancellation.ThrowIfCancellationRequested();
+                int count = Math.Min(batch, n - start);
+                parts.Add(model.Attribute(method, data.Slice(start, count, n), request with
+                {
+                    Target = t,
+                    Baselines = method.Has(MethodCapabilities.RequiresBaselines) ? baselineData : baselineData?.Slice(start, count, n),
+                    FeatureMask = maskData?.Slice(start, count, n),
+                }));
+                progress.Report(done += count);
+            }
+            results.Add((cls, Concat(parts)));
         }
         session.Cancellation.ThrowIfCancellationRequested();
         progress.Finish();
@@ -187,6 +202,18 @@ internal static class MultiInputExplain
             else data.Add(name, array.Floats!);
         }
         return data;
+    }
+
+    private static MultiInputResult Concat(IReadOnlyList<MultiInputResult> parts)
+    {
+        if (parts.Count == 1) return parts[0];
+        var maps = parts[0].Attributions.Keys.ToDictionary(k => k, k =>
+        {
+            var first = parts[0].Attributions[k];
+            return new NdArray<float>(parts.SelectMany(p => p.Attributions[k].Data).ToArray(), [parts.Sum(p => p.Attributions[k].Rows), .. first.RowShape]);
+        });
+        var delta = parts.All(p => p.ConvergenceDelta is not null) ? parts.SelectMany(p => p.ConvergenceDelta!).ToArray() : null;
+        return new MultiInputResult(maps, parts.SelectMany(p => p.Targets).ToArray(), delta);
     }
 
     /// <summary>Every map's rows side by side (input after input), for the CSV and delta writers.</summary>

@@ -86,6 +86,27 @@ public sealed class ModelInputs : IEnumerable<string>
 
     internal Array Data(string name) => Require(name);
 
+    /// <summary>Rows [start, start + count) of every tensor with <paramref name="rows"/> rows; tensors of other row counts as they are.</summary>
+    internal ModelInputs Slice(int start, int count, int rows)
+    {
+        var slice = new ModelInputs();
+        foreach (var name in _names)
+        {
+            var data = _data[name];
+            var shape = _shapes[name];
+            if (shape[0] != rows || (start == 0 && count == rows))
+            {
+                slice.Put(name, data, shape);
+                continue;
+            }
+            int size = data.Length / Math.Max(1, rows);
+            var part = Array.CreateInstance(data.GetType().GetElementType()!, count * size);
+            Array.Copy(data, start * size, part, 0, count * size);
+            slice.Put(name, part, [count, .. shape[1..]]);
+        }
+        return slice;
+    }
+
     internal int[] ShapeOf(string name) => _shapes[name];
 
     private Array Require(string name) => _data.TryGetValue(name, out var data) ? data

@@ -73,6 +73,36 @@ public sealed class CliMultiInputTests
     }
 
     [TestMethod]
+    public void ManyRows_RunInBatches_WithProgressOnATerminal_AndEqualTheLibrary()
+    {
+        // 40 rows (the 3 fixture rows tiled): two batches of 32 and 8.
+        NdArray<float> Tile(NdArray<float> a)
+        {
+            var result = new NdArray<float>([40, .. a.RowShape]);
+            for (int r = 0; r < 40; r++) a.Row(r % a.Rows).CopyTo(result.Row(r));
+            return result;
+        }
+        var image = Tile(Npy.ReadFloat(F("image_tabular", "image.npy")));
+        var tabular = Tile(Npy.ReadFloat(F("image_tabular", "tabular.npy")));
+        string imagePath = CliFormatTests.Temp("image.npy"), tabularPath = CliFormatTests.Temp("tabular.npy"), outPath = CliFormatTests.Temp("a.npz");
+        Npy.Write(imagePath, image);
+        Npy.Write(tabularPath, tabular);
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = Microsoft.ML.Attribution.Cli.CliApp.Run(["explain", "--model", F("image_tabular", "model.onnx"), "--input", $"image={imagePath}",
+            "--fixed", $"tabular={tabularPath}", "--method", "integrated-gradients", "--out", outPath], stdout, stderr,
+            new Microsoft.ML.Attribution.Cli.CliSession(Terminal: true));
+        Assert.AreEqual(0, code, stderr.ToString());
+        StringAssert.Contains(stderr.ToString(), "32/40 rows");
+        StringAssert.Contains(stderr.ToString(), "40/40 rows");
+        var expected = new MultiInputModel(F("image_tabular", "model.onnx")).Attribute("integrated-gradients",
+            new ModelInputs { { "image", image }, { "tabular", tabular } }, new MultiInputRequest { Attributed = ["image"] });
+        var entries = CliFormatTests.NpzEntries(outPath);
+        AssertArrays.Close(expected.Attributions["image"], Npy.ReadFloat(entries["image.npy"]), 1e-6, "image");
+        CollectionAssert.AreEqual(expected.Targets.Select(t => (long)t).ToArray(), Npy.ReadInt64(entries["target.npy"]).Data);
+    }
+
+    [TestMethod]
     public void BadArguments_AreReportedBeforeAnyWork_AndWriteNothing()
     {
         string outPath = CliFormatTests.Temp("never.npz");
