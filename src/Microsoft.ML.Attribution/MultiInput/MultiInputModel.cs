@@ -161,20 +161,21 @@ public sealed class MultiInputModel
             }
             parts.Add(method.Attribute(run, options));
         }
-        // Each group's rows back in their places.
+        // Each group's rows back in their places. A run may give several maps per row (one per output index, [rows, C, …],
+        // targets and deltas row-major): every per-row block moves as one.
         var rowShape = parts[0].Attributions.RowShape;
-        int rowSize = parts[0].Attributions.RowSize;
+        int perRow = parts[0].Targets.Length / Math.Max(1, groups[0].Length);
         var all = new NdArray<float>([n, .. rowShape]);
-        var resolved = new int[n];
-        var deltas = parts.All(p => p.ConvergenceDelta is not null) ? new float[n] : null;
+        var resolved = new int[n * perRow];
+        var deltas = parts.All(p => p.ConvergenceDelta is not null) ? new float[n * perRow] : null;
         for (int g = 0; g < groups.Count; g++)
         {
             for (int k = 0; k < groups[g].Length; k++)
             {
                 int r = groups[g][k];
                 parts[g].Attributions.Row(k).CopyTo(all.Row(r));
-                resolved[r] = parts[g].Targets[k];
-                if (deltas is not null) deltas[r] = parts[g].ConvergenceDelta![k];
+                parts[g].Targets.AsSpan(k * perRow, perRow).CopyTo(resolved.AsSpan(r * perRow));
+                if (deltas is not null) parts[g].ConvergenceDelta.AsSpan(k * perRow, perRow).CopyTo(deltas.AsSpan(r * perRow));
             }
         }
         var result = new Dictionary<string, NdArray<float>>(StringComparer.Ordinal);
@@ -184,11 +185,14 @@ public sealed class MultiInputModel
             result[driver] = all;
         else
         {
+            // Flat rows [n, W] (or [n, C, W]): each input's slots cut out of every block of W.
+            int width = oracle!.Width, blocks = all.RowSize / width;
+            int[] lead = all.Rank > 2 ? rowShape[..^1] : [];
             foreach (var slot in slots)
             {
-                var values = new float[n * slot.Size];
-                for (int r = 0; r < n; r++) all.Data.AsSpan(r * oracle!.Width + slot.Offset, slot.Size).CopyTo(values.AsSpan(r * slot.Size));
-                result[slot.Name] = new NdArray<float>(values, [n, .. slot.RowShape]);
+                var values = new float[n * blocks * slot.Size];
+                for (int b = 0; b < n * blocks; b++) all.Data.AsSpan(b * width + slot.Offset, slot.Size).CopyTo(values.AsSpan(b * slot.Size));
+                result[slot.Name] = new NdArray<float>(values, [n, .. lead, .. slot.RowShape]);
             }
         }
         return new MultiInputResult(result, resolved, deltas);
