@@ -103,6 +103,19 @@ public sealed class CliMultiInputTests
     }
 
     [TestMethod]
+    public void Info_OnAllIntegerInputs_PointsToNamedInputs_AndRulesOutInputGradients()
+    {
+        var (code, output, err) = CliFormatTests.Run("info", F("bert_tiny", "model.onnx"));
+        Assert.AreEqual(0, code, err);
+        StringAssert.Contains(output, "--input NAME=FILE");
+        StringAssert.Contains(output, "integrated-gradients: every input holds integers");
+        StringAssert.Contains(output, "neuron-gradient: every input holds integers");
+        var applies = output[output.IndexOf("methods that apply:", StringComparison.Ordinal)..output.IndexOf("methods that do not apply:", StringComparison.Ordinal)];
+        StringAssert.Contains(applies, "layer-integrated-gradients");
+        StringAssert.Contains(applies, "feature-ablation");
+    }
+
+    [TestMethod]
     public void BadArguments_AreReportedBeforeAnyWork_AndWriteNothing()
     {
         string outPath = CliFormatTests.Temp("never.npz");
