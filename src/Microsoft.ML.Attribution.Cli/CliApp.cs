@@ -17,6 +17,7 @@ public static class CliApp
 
     private const string ExplainUsage = """
         mlnet-explain explain --model M.onnx --input X.npy|.npz|.csv|.json --method NAME --out A.npy|.npz|.csv|.json
+            (several model inputs: --input NAME=FILE repeated, --fixed NAME=FILE for held inputs, --baseline NAME=FILE)
             [--target N|all|predicted] [--baseline B] [--mask M] [--output NAME] [--batch-size INT]
             [--delta-out D.npy] [--device cpu|cuda[:N]] [--quiet] [method options: mlnet-explain explain --method NAME --help]
         """;
@@ -36,7 +37,10 @@ public static class CliApp
         and moved into place; Ctrl+C stops with exit code 130 and leaves no file.
         --target: an output index; 'all' (one map per output index: .npz attributions_C, .npy [N, C, …]); 'predicted'
         (each row's argmax; the default). Input rows are float32/float64; int64/int32 token ids go to layer methods.
-        Single-input models only (multi-input models are not supported by the engine yet).
+        Multi-input models: --input NAME=FILE per attributed input, --fixed NAME=FILE per held input (e.g. an attention
+        mask), --baseline NAME=FILE and --mask NAME=FILE per attributed input; results per input (.npz: one entry named
+        after each input; .csv: every input's columns side by side, named NAME[i,…]; .json: an attributions object keyed
+        by input; .npy: runs attributing one input or a layer only).
         Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted. Add --verbose for the stack trace of an error.
         """;
 
