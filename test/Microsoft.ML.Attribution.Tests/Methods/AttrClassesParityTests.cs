@@ -131,6 +131,80 @@ public sealed class AttrClassesParityTests
         AssertArrays.Close(c.Expected, new NeuronFeatureAblation(c.LayerOracle()).Attribute(c.Input, c.Ints("neuron")!, c.Baseline).Attributions, Tolerance, name);
     }
 
+    public static IEnumerable<object[]> LrpCases => Fixtures.NamesOf("lrp");
+    public static IEnumerable<object[]> LayerLrpCases => Fixtures.NamesOf("layer-lrp");
+
+    [TestMethod]
+    [DynamicData(nameof(LrpCases))]
+    public void Lrp_PerRule_MatchesCaptum(string name)
+    {
+        var c = Fixtures.Case(name);
+        var result = new Lrp(c.Oracle(), LrpRules.Parse(c.String("rules"))).Attribute(c.Input, c.Target);
+        AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
+        AssertArrays.Close(Npy.ReadFloat(c.DeltaPath!).Data, result.ConvergenceDelta!, Tolerance, name + " delta");
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(LayerLrpCases))]
+    public void LayerLrp_PerRule_MatchesCaptum(string name)
+    {
+        var c = Fixtures.Case(name);
+        var result = new LayerLrp(c.LayerOracle(), LrpRules.Parse(c.String("rules"))).Attribute(c.Input, c.Target);
+        AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
+        AssertArrays.Close(Npy.ReadFloat(c.DeltaPath!).Data, result.ConvergenceDelta!, Tolerance, name + " delta");
+    }
+
+    [TestMethod]
+    public void Lrp_Epsilon_OnABiasFreeReluNet_ConservesRelevance_AndABiasAbsorbsSome()
+    {
+        var c = Fixtures.Case("attr_tab_mlp_nobias_lrp_epsilon");
+        var oracle = c.Oracle();
+        var outputs = oracle.Forward(c.Input);
+        var result = new Lrp(oracle).Attribute(c.Input); // each row's prediction: its largest output
+        Assert.IsTrue(Enumerable.Range(0, c.Input.Rows).Count(r => Math.Abs(outputs.Row(r)[result.Targets[r]]) > 1e-2) >= 3,
+            "rows with near-zero outputs would test nothing");
+        for (int r = 0; r < c.Input.Rows; r++)
+        {
+            double total = result.Attributions.Row(r).ToArray().Sum(v => (double)v);
+            double output = outputs.Row(r)[result.Targets[r]];
+            Assert.AreEqual(output, total, 1e-5 * Math.Max(1, Math.Abs(output)), $"row {r}: Σ relevance = f(x)[t] for ε → 0 without biases");
+            Assert.AreEqual(0, result.ConvergenceDelta![r], 1e-5 * Math.Max(1, Math.Abs(output)), $"row {r} delta");
+        }
+        // With biases (the same shapes), relevance leaks into them: the deltas are not all ~0.
+        var biased = Fixtures.Case("attr_tab_mlp_lrp_epsilon");
+        var leaked = new Lrp(biased.Oracle()).Attribute(biased.Input, biased.Target).ConvergenceDelta!;
+        Assert.IsTrue(leaked.Any(d => Math.Abs(d) > 1e-3), "biases absorb relevance");
+    }
+
+    [TestMethod]
+    public void Lrp_ANodeWithoutRule_FailsNamingItsOpAndNode()
+    {
+        var c = Fixtures.Case("attr_tab_mlp_lrp_epsilon");
+        var rules = new LrpRules(LrpRules.Default.ByOpType.Where(p => p.Key != "Gemm").ToDictionary(p => p.Key, p => p.Value),
+            new Dictionary<string, LrpRule> { ["/fc1/Gemm"] = new EpsilonLrpRule() });
+        var error = Assert.ThrowsExactly<NotSupportedException>(() => new Lrp(c.Oracle(), rules).Attribute(c.Input, c.Target));
+        StringAssert.Contains(error.Message, "Gemm");
+        StringAssert.Contains(error.Message, "/fc3/Gemm");
+        Assert.IsFalse(error.Message.Contains("/fc1/Gemm", StringComparison.Ordinal), "the node with a rule by name is not listed: " + error.Message);
+    }
+
+    [TestMethod]
+    public void LrpRules_NodeNameWinsOverOpType_AndBadTextIsRefused()
+    {
+        var rules = LrpRules.Parse("Gemm=gamma:0.5,/fc2/Gemm=alpha-beta:2:1:zero-bias,node:x=identity");
+        Assert.AreEqual(new GammaLrpRule(0.5), rules.ByOpType["Gemm"]);
+        Assert.AreEqual(new AlphaBetaLrpRule(2, 1, true), rules.ByNode["/fc2/Gemm"]);
+        Assert.AreEqual(new IdentityLrpRule(), rules.ByNode["x"]);
+        Assert.AreEqual(new EpsilonLrpRule(), rules.ByOpType["Conv"], "the defaults stay under the given rules");
+        StringAssert.Contains(Assert.ThrowsExactly<FormatException>(() => LrpRules.Parse("Gemm=zeta")).Message, "zeta");
+        StringAssert.Contains(Assert.ThrowsExactly<FormatException>(() => LrpRules.Parse("Gemm")).Message, "KEY=RULE");
+        // A gamma rule by node name changes that node only: the relevance differs from the default's.
+        var c = Fixtures.Case("attr_tab_mlp_lrp_epsilon");
+        var plain = new Lrp(c.Oracle()).Attribute(c.Input, c.Target).Attributions;
+        var gamma = new Lrp(c.Oracle(), LrpRules.Parse("/fc1/Gemm=gamma:1")).Attribute(c.Input, c.Target).Attributions;
+        Assert.IsTrue(plain.Data.Zip(gamma.Data).Any(p => Math.Abs(p.First - p.Second) > 1e-4));
+    }
+
     [TestMethod]
     public void LayerFeaturePermutation_OneRow_IsRefused()
     {
