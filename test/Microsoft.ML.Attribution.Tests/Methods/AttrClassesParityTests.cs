@@ -189,6 +189,56 @@ public sealed class AttrClassesParityTests
     }
 
     [TestMethod]
+    public void Lrp_ASkipConnectionsAdd_HasNoDefaultRule_AndIdentityRoutesIt()
+    {
+        var c = Fixtures.Case("attr_resnet_block_lrp_epsilon");
+        var rules = LrpRules.Parse(c.String("rules"));
+        var withoutAdd = new LrpRules(rules.ByOpType.Where(p => p.Key != "Add").ToDictionary(p => p.Key, p => p.Value), rules.ByNode);
+        var error = Assert.ThrowsExactly<NotSupportedException>(() => new Lrp(c.Oracle(), withoutAdd).Attribute(c.Input, c.Target));
+        StringAssert.Contains(error.Message, "op type(s) Add");
+        StringAssert.Contains(error.Message, "/Add");
+        AssertArrays.Close(c.Expected, new Lrp(c.Oracle(), rules).Attribute(c.Input, c.Target).Attributions, Tolerance, "identity on Add");
+    }
+
+    [TestMethod]
+    public void LayerLrp_AlphaBeta_MatchesItsFormula_OnTheLastLayer()
+    {
+        // fc3 of the bias-free MLP is x·W (MatMul, W [8, 3]) on relu2's output x. With only the target t seeded by f_t:
+        // R_j = f_t · (α·x_j·W⁺_jt / z⁺_t − β·x_j·W⁻_jt / z⁻_t), z± = Σ_j x_j·W±_jt (+ 1e-9·sign).
+        var c = Fixtures.Case("attr_tab_mlp_nobias_lrp_epsilon");
+        var model = Microsoft.ML.Attribution.Onnx.OnnxModel.Load(c.ModelPath);
+        var fc3 = model.Producer("output")!;
+        var w = Microsoft.ML.Attribution.Onnx.TensorProtos.ReadDouble(model.Initializers[fc3.Input[1]])!;
+        var oracle = new Microsoft.ML.Attribution.Oracles.OnnxLayerOracle(File.ReadAllBytes(c.ModelPath), fc3.Input[0]);
+        var x = new LayerActivation(oracle).Attribute(c.Input);
+        var outputs = c.Oracle().Forward(c.Input);
+        const double alpha = 2, beta = 1;
+        var result = new LayerLrp(oracle, LrpRules.Parse($"{fc3.Name}=alpha-beta:{alpha}:{beta}")).Attribute(c.Input, c.Target);
+        int hidden = x.RowSize, classes = outputs.RowSize;
+        bool negativePart = false;
+        for (int r = 0; r < c.Input.Rows; r++)
+        {
+            int t = result.Targets[r];
+            double Z(Func<double, double> part)
+            {
+                double z = 0;
+                for (int j = 0; j < hidden; j++) z += x.Row(r)[j] * part(w[j * classes + t]);
+                return z + 1e-9 * (z >= 0 ? 1 : -1);
+            }
+            double zPlus = Z(v => Math.Max(v, 0)), zMinus = Z(v => Math.Min(v, 0));
+            double f = outputs.Row(r)[t];
+            for (int j = 0; j < hidden; j++)
+            {
+                double wj = w[j * classes + t], xj = x.Row(r)[j];
+                double expected = f * (alpha * xj * Math.Max(wj, 0) / zPlus - beta * xj * Math.Min(wj, 0) / zMinus);
+                negativePart |= xj * Math.Min(wj, 0) != 0;
+                Assert.AreEqual(expected, result.Attributions.Row(r)[j], 1e-4 * Math.Max(1, Math.Abs(expected)), $"row {r}, unit {j}");
+            }
+        }
+        Assert.IsTrue(negativePart, "the β part must be exercised");
+    }
+
+    [TestMethod]
     public void LrpRules_NodeNameWinsOverOpType_AndBadTextIsRefused()
     {
         var rules = LrpRules.Parse("Gemm=gamma:0.5,/fc2/Gemm=alpha-beta:2:1:zero-bias,node:x=identity");
