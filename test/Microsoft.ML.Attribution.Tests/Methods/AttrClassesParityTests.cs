@@ -264,6 +264,71 @@ public sealed class AttrClassesParityTests
         StringAssert.Contains(error.Message, "at least 2 rows");
     }
 
+    [TestMethod]
+    [DataRow("attr_mnist_cnn_layer_deeplift_baseline_conv2")]
+    [DataRow("attr_mnist_cnn_layer_deeplift_shap_fc1")]
+    [DataRow("attr_mnist_cnn_layer_feature_ablation_conv2")]
+    [DataRow("attr_mnist_cnn_neuron_deeplift_baseline")]
+    [DataRow("attr_mnist_cnn_neuron_deeplift_shap")]
+    [DataRow("attr_mnist_cnn_neuron_guided_backprop_conv2")]
+    [DataRow("attr_mnist_cnn_neuron_deconvolution")]
+    [DataRow("attr_tab_mlp_neuron_feature_ablation_baseline")]
+    [DataRow("attr_mnist_cnn_lrp_gamma_nobias")]
+    [DataRow("attr_mnist_cnn_layer_lrp_alpha1_beta0_fc1")]
+    public void TheRegistryRunsEachClass_WithItsOptions_AsCaptum(string name)
+    {
+        var c = Fixtures.Case(name);
+        var method = MethodRegistry.Get(c.Method);
+        var options = Options(method, c);
+        var result = method.Attribute(Inputs(c), options);
+        AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name + " through the registry");
+        if (method.Has(MethodCapabilities.ConvergenceDelta))
+            AssertArrays.Close(Npy.ReadFloat(c.DeltaPath!).Data, result.ConvergenceDelta!, Tolerance, name + " delta through the registry");
+    }
+
+    [TestMethod]
+    [DataRow("attr_mnist_cnn_layer_gradient_shap_fc1")]
+    [DataRow("attr_tab_mlp_neuron_gradient_shap")]
+    [DataRow("attr_tab_mlp_layer_feature_permutation_fc2")]
+    public void TheRegistrysSeededClasses_DrawAsTheClassesDo(string name)
+    {
+        var c = Fixtures.Case(name);
+        var method = MethodRegistry.Get(c.Method);
+        Assert.IsTrue(method.Has(MethodCapabilities.Seeded));
+        var viaRegistry = method.Attribute(Inputs(c), Options(method, c)).Attributions;
+        var layer = c.LayerOracle();
+        var direct = c.Method switch
+        {
+            "layer-gradient-shap" => new LayerGradientShap(layer).Attribute(c.Input, c.FloatArray("baselines")!, c.Target, seed: 1).Attributions,
+            "neuron-gradient-shap" => new NeuronGradientShap(layer).Attribute(c.Input, c.Ints("neuron")!, c.FloatArray("baselines")!, seed: 1).Attributions,
+            _ => new LayerFeaturePermutation(layer).Attribute(c.Input, c.Target, seed: 1).Attributions,
+        };
+        AssertArrays.Close(direct, viaRegistry, 1e-6, name);
+        var again = method.Attribute(Inputs(c), Options(method, c) with { }).Attributions;
+        AssertArrays.Close(viaRegistry, again, 0, name + " twice");
+    }
+
+    private static MethodInputs Inputs(FixtureCase c) => new()
+    {
+        Model = c.Oracle(),
+        Rows = c.Input,
+        Baselines = c.FloatArray("baselines") ?? c.Baseline,
+        Target = c.TargetJson.ValueKind == System.Text.Json.JsonValueKind.Null ? null : c.Target,
+    };
+
+    private static MethodOptions Options(AttributionMethod method, FixtureCase c)
+    {
+        var options = method.CreateDefaultOptions();
+        void Set(string property, object? value)
+        {
+            if (value is not null) method.OptionsType.GetProperty(property)!.SetValue(options, value);
+        }
+        Set("Layer", c.String("layer"));
+        Set("Neuron", c.Ints("neuron"));
+        Set("Rules", c.String("rules"));
+        return options;
+    }
+
     private static NdArray<float> Noise(FixtureCase c, int samples) =>
         c.FloatArray("noise")!.Reshape([c.Input.Rows * samples, .. c.Input.RowShape]);
 }
