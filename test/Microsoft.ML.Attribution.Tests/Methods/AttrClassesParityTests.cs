@@ -55,6 +55,7 @@ public sealed class AttrClassesParityTests
         var result = new LayerGradientShap(c.LayerOracle()).Attribute(c.Input, c.FloatArray("baselines")!, c.Target, samples,
             Noise(c, samples), c.LongArray("baseline_indices")!.Data, c.FloatArray("alphas")!.Data, null, false);
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
+        AssertArrays.Close(Npy.ReadFloat(c.DeltaPath!).Data, result.ConvergenceDelta!, Tolerance, name + " delta (one per sample)");
     }
 
     [TestMethod]

@@ -7,7 +7,8 @@ namespace Microsoft.ML.Attribution.Methods;
 /// Layer GradientShap (Captum's <c>LayerGradientShap</c>): GradientShap in a layer's space. For each row,
 /// <c>samples</c> times: add Gaussian noise to the input (x̃), draw a baseline b from the distribution and α ~ U(0, 1),
 /// and take (L(x̃) − L(b)) · ∂f_t/∂L at the input point α·x̃ + (1 − α)·b. The attribution is the mean over the samples,
-/// shaped like the layer. All samples of all rows run in bounded chunks.
+/// shaped like the layer. As Captum, the convergence delta has one entry per sample (the samples of a row consecutive):
+/// Σ sample attribution − (f(x̃)[t] − f(b)[t]). All samples of all rows run in bounded chunks.
 /// </summary>
 public sealed class LayerGradientShap
 {
@@ -92,21 +93,33 @@ public sealed class LayerGradientShap
                 p[j] = alpha * xt[j] + (1f - alpha) * b[j];
             }
         }
-        var atNoisy = LayerAttribution.Evaluate(_oracle, InputRows.Of(noisy), chunk, layer)[0];
-        var atBaselines = LayerAttribution.Evaluate(_oracle, InputRows.Of(distribution), chunk, layer)[0];
+        var noisyEvaluated = LayerAttribution.Evaluate(_oracle, InputRows.Of(noisy), chunk, _oracle.OutputName, layer);
+        var baselineEvaluated = LayerAttribution.Evaluate(_oracle, InputRows.Of(distribution), chunk, _oracle.OutputName, layer);
+        var (atNoisy, atBaselines) = (noisyEvaluated[1], baselineEvaluated[1]);
+        var (outNoisy, outBaselines) = (noisyEvaluated[0].Reshape(items, noisyEvaluated[0].RowSize), baselineEvaluated[0].Reshape(distribution.Rows, baselineEvaluated[0].RowSize));
         int layerSize = atNoisy.RowSize;
         chunk = _oracle.ChunkRows(internalBatchSize, Math.Max(rowSize, layerSize));
         var sums = new double[n * layerSize];
+        var delta = new float[items];
         _oracle.LayerGradients(layer, InputSource.Rows(InputRows.Of(points)), items, chunk, item => targets[item / samples],
             (item, _, _, gradient) =>
             {
                 var acc = sums.AsSpan(item / samples * layerSize, layerSize);
                 var l = atNoisy.Row(item);
-                var lb = atBaselines.Row((int)baselineIndices[item]);
-                for (int j = 0; j < layerSize; j++) acc[j] += MultiplyByInputs ? (l[j] - lb[j]) * (double)gradient[j] : gradient[j];
+                int b = (int)baselineIndices[item];
+                var lb = atBaselines.Row(b);
+                double total = 0;
+                for (int j = 0; j < layerSize; j++)
+                {
+                    double a = MultiplyByInputs ? (l[j] - lb[j]) * (double)gradient[j] : gradient[j];
+                    acc[j] += a;
+                    total += a;
+                }
+                int t = targets[item / samples];
+                delta[item] = (float)(total - (outNoisy.Row(item)[t] - (double)outBaselines.Row(b)[t]));
             });
         var attributions = new NdArray<float>([n, .. atNoisy.RowShape]);
         for (int i = 0; i < sums.Length; i++) attributions.Data[i] = (float)(sums[i] / samples);
-        return new AttributionResult(attributions, targets);
+        return new AttributionResult(attributions, targets, delta);
     }
 }

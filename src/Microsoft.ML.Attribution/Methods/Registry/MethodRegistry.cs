@@ -245,7 +245,7 @@ public static class MethodRegistry
         Add<LayerDeepLiftShapOptions>("layer-deeplift-shap", "DeepLift SHAP at a layer over a baseline distribution", G | L | B | D | R,
             (i, o) => new LayerDeepLiftShap(i.Layer("layer-deeplift-shap", o), o.MultiplyByInputs, o.MaxPoolRule).Attribute(i.FloatRows("layer-deeplift-shap"),
                 i.RequiredBaselines("layer-deeplift-shap"), i.Target, i.InternalBatchSize, o.LayerInput));
-        Add<LayerGradientShapOptions>("layer-gradient-shap", "Gradient SHAP at a layer", G | L | B | S | R,
+        Add<LayerGradientShapOptions>("layer-gradient-shap", "Gradient SHAP at a layer", G | L | B | D | S | R,
             (i, o) => new LayerGradientShap(i.Layer("layer-gradient-shap", o), o.MultiplyByInputs).Attribute(i.FloatRows("layer-gradient-shap"),
                 i.RequiredBaselines("layer-gradient-shap"), i.Target, o.Samples, o.Stdevs, o.Seed, i.InternalBatchSize, o.LayerInput));
         Add<LayerFeatureAblationOptions>("layer-feature-ablation", "Feature ablation of a layer's elements (replaced by 0)", G | L,
