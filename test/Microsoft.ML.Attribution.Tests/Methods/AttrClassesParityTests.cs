@@ -31,7 +31,8 @@ public sealed class AttrClassesParityTests
     public void LayerDeepLift_MatchesCaptum(string name)
     {
         var c = Fixtures.Case(name);
-        var result = new LayerDeepLift(c.LayerOracle()).Attribute(c.Input, c.Baseline, c.Target);
+        var result = new LayerDeepLift(c.LayerOracle()).Attribute(c.Input, c.Baseline, c.Target,
+            attributeToLayerInput: c.Bool("attribute_to_layer_input", false));
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
         AssertArrays.Close(Npy.ReadFloat(c.DeltaPath!).Data, result.ConvergenceDelta!, Tolerance, name + " delta");
     }
@@ -150,7 +151,8 @@ public sealed class AttrClassesParityTests
     public void LayerLrp_PerRule_MatchesCaptum(string name)
     {
         var c = Fixtures.Case(name);
-        var result = new LayerLrp(c.LayerOracle(), LrpRules.Parse(c.String("rules"))).Attribute(c.Input, c.Target);
+        var result = new LayerLrp(c.LayerOracle(), LrpRules.Parse(c.String("rules"))).Attribute(c.Input, c.Target,
+            attributeToLayerInput: c.Bool("attribute_to_layer_input", false));
         AssertArrays.Close(c.Expected, result.Attributions, Tolerance, name);
         AssertArrays.Close(Npy.ReadFloat(c.DeltaPath!).Data, result.ConvergenceDelta!, Tolerance, name + " delta");
     }
