@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.ML.Attribution.Methods;
+using Microsoft.ML.Attribution.Metrics;
 using Microsoft.ML.Attribution.Onnx;
 using Microsoft.ML.Attribution.Oracles;
 using Microsoft.ML.Attribution.Robust;
@@ -19,13 +20,10 @@ internal static class AttackCommand
 {
     /// <summary>The attacks, with their flags and defaults (help text).</summary>
     public static readonly (string Name, string Flags)[] Attacks =
-    [
-        ("fgsm", "--epsilon E  (one signed-gradient step of size E)"),
-        ("pgd", FormattableString.Invariant($"--radius R [--steps {DefaultSteps}] [--step-size S (default: 2.5·R/steps)] [--norm linf|l2 (default: linf)] [--random-start false] [--seed N (default: random)]")),
-    ];
+        MetricRegistry.OfKind(MetricKind.Attack).Select(e => (e.Name, e.Options)).ToArray();
 
     /// <summary>PGD steps when <c>--steps</c> is not given.</summary>
-    public const int DefaultSteps = 10;
+    public const int DefaultSteps = MetricRegistry.DefaultPgdSteps;
 
     private static readonly string[] Common =
         ["model", "input", "out", "target", "targeted", "loss", "lower", "upper", "output", "batch-size", "device", "quiet"];
