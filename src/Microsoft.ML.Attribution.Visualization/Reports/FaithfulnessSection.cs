@@ -14,7 +14,10 @@ namespace Microsoft.ML.Attribution.Reports;
 /// </summary>
 public sealed record FaithfulnessOptions
 {
-    /// <summary>Registry names of the methods compared; empty for the report's own method alone.</summary>
+    /// <summary>
+    /// Registry names of the methods compared, each with its default options (the report's own method keeps the report's
+    /// attributions and options); empty for the report's own method alone. Tree reports (TreeSHAP) have no section.
+    /// </summary>
     public IReadOnlyList<string> Methods { get; init; } = [];
 
     /// <summary>Explained rows scored (the first ones of the report); the metrics cost many model calls per row.</summary>
