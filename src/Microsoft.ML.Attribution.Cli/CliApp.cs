@@ -87,6 +87,7 @@ public static class CliApp
                 "explain" => ExplainCommand.Run(CommandLine.Parse(rest, ExplainCommand.KnownOptions), stdout, stderr, session),
                 "info" => InfoCommand.Run(CommandLine.Parse(rest, InfoCommand.KnownOptions), stdout),
                 "metric" => MetricCommand.Run(rest, stdout, stderr, session),
+                "attack" => AttackCommand.Run(rest, stdout, stderr, session),
                 "report" => ReportCommand.Run(CommandLine.Parse(rest, ReportCommand.KnownOptions), stdout, stderr),
                 _ => throw UnknownCommand(command),
             };
@@ -132,6 +133,7 @@ public static class CliApp
                 stdout.WriteLine(InfoUsage);
                 stdout.WriteLine(ReportUsage);
                 stdout.WriteLine(MetricCommand.Usage);
+                stdout.WriteLine(AttackCommand.Usage);
                 stdout.WriteLine(Notes);
                 stdout.WriteLine("methods and their options, with defaults (mlnet-explain explain --method NAME --help for one method in detail):");
                 foreach (var method in ExplainCommand.CliMethods) stdout.WriteLine($"  {method.Name}{MethodFlags.Describe(method)}");
@@ -151,6 +153,9 @@ public static class CliApp
                 return 0;
             case "metric":
                 MetricHelp(stdout);
+                return 0;
+            case "attack":
+                stdout.WriteLine(AttackCommand.Help);
                 return 0;
             case "report":
                 stdout.WriteLine(ReportUsage);
