@@ -168,7 +168,9 @@ internal static class RuleSetLayer
 {
     /// <summary>The gradient oracle of the layer oracle's model and explained output, whose graph can take rule sets.</summary>
     public static OnnxGradientOracle Model(ILayerOracle oracle, string method) => oracle is OnnxLayerOracle onnx
-        ? onnx.AsGradientOracle(onnx.OutputName)
+        ? onnx.AsGradientOracle(onnx.OutputName) as OnnxGradientOracle
+            ?? throw new NotSupportedException($"{method} swaps rules in the ONNX backward pass of a single-input model; input '{onnx.InputName}' " +
+                "is attributed with other inputs held, which this method does not support yet.")
         : throw new NotSupportedException($"{method} swaps rules in the ONNX backward pass; it needs an OnnxLayerOracle, not {oracle.GetType().Name}.");
 
     /// <summary>Outputs <c>[n, outputs]</c>, the layer's values and the gradient of the seeded outputs with respect to the layer under <paramref name="rules"/>.</summary>
