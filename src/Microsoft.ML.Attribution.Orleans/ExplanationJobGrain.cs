@@ -14,7 +14,6 @@ internal sealed class ExplanationJobGrain(
     [PersistentState("job", ExplanationJobs.StorageName)] IPersistentState<ExplanationJobState> state,
     ILogger<ExplanationJobGrain> logger) : Grain, IExplanationJobGrain
 {
-    private readonly CancellationTokenSource _cancel = new();
     private Task? _driver;
     private readonly Stopwatch _clock = new();
     private long _rowsAtStart;
@@ -57,7 +56,6 @@ internal sealed class ExplanationJobGrain(
         {
             S.Status = JobStatus.Cancelling;
             await state.WriteStateAsync();
-            _cancel.Cancel();
             if (_driver is null) StartDriver();
         }
         else if (S.Status == JobStatus.None)
@@ -72,7 +70,6 @@ internal sealed class ExplanationJobGrain(
         if (_driver is not null) return;
         // Partitions in flight on an earlier activation (lost with its silo, or the whole cluster) are tried again.
         foreach (var p in S.Partitions.Where(p => p.Status == PartitionStatus.Running)) p.Status = PartitionStatus.Pending;
-        if (S.Status == JobStatus.Cancelling) _cancel.Cancel();
         _rowsAtStart = RowsDone;
         _clock.Restart();
         // The loop keeps the activation busy; without this an idle collector could deactivate it between progress calls.
@@ -94,7 +91,7 @@ internal sealed class ExplanationJobGrain(
                     partition.Status = PartitionStatus.Running;
                     partition.Attempts++;
                     var worker = GrainFactory.GetGrain<IPartitionGrain>($"{this.GetPrimaryKeyString()}/{p}/{partition.Attempts}");
-                    inFlight[worker.ExplainAsync(job, S.TotalRows, p, _cancel.Token)] = p;
+                    inFlight[worker.ExplainAsync(job, S.TotalRows, p)] = p;
                 }
                 if (inFlight.Count == 0) break;
                 var finished = await Task.WhenAny(inFlight.Keys);

@@ -15,7 +15,10 @@ public interface IExplanationJobGrain : IGrainWithStringKey
     /// <summary>Rows done of the total, rate, ETA and failed partitions (a call also resumes a job whose silo was lost).</summary>
     Task<JobProgress> GetProgressAsync();
 
-    /// <summary>Stops dispatching partitions and cancels those in flight; finished parts stay and the manifest lists them.</summary>
+    /// <summary>
+    /// Stops dispatching partitions; those in flight finish and write their parts (a partition is bounded work, and a
+    /// part written after its caller stopped listening would be on disk but not in the manifest), then the job is cancelled.
+    /// </summary>
     Task<JobProgress> CancelAsync();
 }
 
