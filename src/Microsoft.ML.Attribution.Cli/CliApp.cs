@@ -84,6 +84,7 @@ public static class CliApp
                 "info" => InfoCommand.Run(CommandLine.Parse(rest, InfoCommand.KnownOptions), stdout),
                 "metric" => MetricCommand.Run(rest, stdout, stderr, session),
                 "report" => ReportCommand.Run(CommandLine.Parse(rest, ReportCommand.KnownOptions), stdout, stderr),
+                "cluster" => ClusterCommand.Run(rest, stdout, stderr, session),
                 _ => throw UnknownCommand(command),
             };
         }
@@ -110,7 +111,7 @@ public static class CliApp
         }
     }
 
-    private static readonly string[] Commands = ["explain", "info", "report", "metric", "help"];
+    private static readonly string[] Commands = ["explain", "info", "report", "metric", "cluster", "help"];
 
     private static UsageException UnknownCommand(string command) => new(
         $"unknown command '{command}'{(MethodRegistry.Nearest(command, Commands) is { } near ? $" (did you mean '{near}'?)" : "")}; " +
@@ -128,6 +129,7 @@ public static class CliApp
                 stdout.WriteLine(InfoUsage);
                 stdout.WriteLine(ReportUsage);
                 stdout.WriteLine(MetricCommand.Usage);
+                stdout.WriteLine(ClusterCommand.Usage);
                 stdout.WriteLine(Notes);
                 stdout.WriteLine("methods and their options, with defaults (mlnet-explain explain --method NAME --help for one method in detail):");
                 foreach (var method in ExplainCommand.CliMethods) stdout.WriteLine($"  {method.Name}{MethodFlags.Describe(method)}");
@@ -147,6 +149,9 @@ public static class CliApp
                 return 0;
             case "metric":
                 MetricHelp(stdout);
+                return 0;
+            case "cluster":
+                stdout.WriteLine(ClusterCommand.Usage);
                 return 0;
             case "report":
                 stdout.WriteLine(ReportUsage);
