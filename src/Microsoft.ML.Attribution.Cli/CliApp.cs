@@ -32,7 +32,8 @@ public static class CliApp
     private const string Notes = """
         Formats by extension, for inputs and outputs: .npy; .npz (named arrays: attributions, target, delta; the input array
         is the one named after the model input, or the only one); .csv (rows; a header names the columns, and output
-        columns take those names); .json (nested arrays, or an object of named arrays). Outputs are written to FILE.partial
+        columns take those names); .json (nested arrays, or an object of named arrays); .parquet (input: every numeric column a
+        feature; output: row, one column per feature, delta, target; one target). Outputs are written to FILE.partial
         and moved into place; Ctrl+C stops with exit code 130 and leaves no file.
         --target: an output index; 'all' (one map per output index: .npz attributions_C, .npy [N, C, …]); 'predicted'
         (each row's argmax; the default). Input rows are float32/float64; int64/int32 token ids go to layer methods.
