@@ -33,7 +33,8 @@ public static class CliApp
     private const string Notes = """
         Formats by extension, for inputs and outputs: .npy; .npz (named arrays: attributions, target, delta; the input array
         is the one named after the model input, or the only one); .csv (rows; a header names the columns, and output
-        columns take those names); .json (nested arrays, or an object of named arrays). Outputs are written to FILE.partial
+        columns take those names); .json (nested arrays, or an object of named arrays); .parquet (input: every numeric column a
+        feature; output: row, one column per feature, delta, target; one target). Outputs are written to FILE.partial
         and moved into place; Ctrl+C stops with exit code 130 and leaves no file.
         --target: an output index; 'all' (one map per output index: .npz attributions_C, .npy [N, C, …]); 'predicted'
         (each row's argmax; the default). Input rows are float32/float64; int64/int32 token ids go to layer methods.
@@ -89,6 +90,7 @@ public static class CliApp
                 "metric" => MetricCommand.Run(rest, stdout, stderr, session),
                 "attack" => AttackCommand.Run(rest, stdout, stderr, session),
                 "report" => ReportCommand.Run(CommandLine.Parse(rest, ReportCommand.KnownOptions), stdout, stderr),
+                "cluster" => ClusterCommand.Run(rest, stdout, stderr, session),
                 _ => throw UnknownCommand(command),
             };
         }
@@ -115,7 +117,7 @@ public static class CliApp
         }
     }
 
-    private static readonly string[] Commands = ["explain", "info", "report", "metric", "help"];
+    private static readonly string[] Commands = ["explain", "info", "report", "metric", "attack", "cluster", "help"];
 
     private static UsageException UnknownCommand(string command) => new(
         $"unknown command '{command}'{(MethodRegistry.Nearest(command, Commands) is { } near ? $" (did you mean '{near}'?)" : "")}; " +
@@ -134,6 +136,7 @@ public static class CliApp
                 stdout.WriteLine(ReportUsage);
                 stdout.WriteLine(MetricCommand.Usage);
                 stdout.WriteLine(AttackCommand.Usage);
+                stdout.WriteLine(ClusterCommand.Usage);
                 stdout.WriteLine(Notes);
                 stdout.WriteLine("methods and their options, with defaults (mlnet-explain explain --method NAME --help for one method in detail):");
                 foreach (var method in ExplainCommand.CliMethods) stdout.WriteLine($"  {method.Name}{MethodFlags.Describe(method)}");
@@ -156,6 +159,9 @@ public static class CliApp
                 return 0;
             case "attack":
                 stdout.WriteLine(AttackCommand.Help);
+                return 0;
+            case "cluster":
+                stdout.WriteLine(ClusterCommand.Usage);
                 return 0;
             case "report":
                 stdout.WriteLine(ReportUsage);

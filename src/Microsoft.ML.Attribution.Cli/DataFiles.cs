@@ -39,7 +39,7 @@ internal sealed record DataArray(string Path, string Dtype, NdArray<float>? Floa
 /// </summary>
 internal static class DataFiles
 {
-    public static readonly string[] Extensions = [".npy", ".npz", ".csv", ".json"];
+    public static readonly string[] Extensions = [".npy", ".npz", ".csv", ".json", ".parquet"];
 
     /// <summary>The lower-case extension, or a usage error naming the option and the file.</summary>
     public static string Extension(string path, string option)
@@ -75,6 +75,7 @@ internal static class DataFiles
         ".npy" => ReadNpy(path, path, option),
         ".npz" => ReadNpz(path, option, preferred),
         ".csv" => ReadCsv(path, option, integers),
+        ".parquet" => ParquetData.Read(path, option),
         _ => ReadJson(path, option, preferred, integers),
     };
 

@@ -24,6 +24,7 @@ internal sealed class ExplainOutput(string method, string target, IReadOnlyList<
             case ".npy": Npy.Write(path, Stacked()); break;
             case ".npz": WriteNpz(path); break;
             case ".csv": WriteCsv(path); break;
+            case ".parquet": ParquetData.Write(path, maps, columnNames); break;
             default: WriteJson(path); break;
         }
     }

@@ -58,7 +58,7 @@ public sealed class CliCheckTests
     [DataRow("--out", "a.txt", "'.txt'")]
     [DataRow("--out", "a", "no extension")]
     [DataRow("--input", "x.bin", "'.bin'")]
-    [DataRow("--delta-out", "d.parquet", "'.parquet'")]
+    [DataRow("--delta-out", "d.feather", "'.feather'")]
     public void UnknownExtension_IsReportedBeforeTheModelIsLoaded(string option, string file, string expected)
     {
         string path = Temp(file);
