@@ -24,20 +24,9 @@ public sealed class ZooArchitectureGradientTests
 
     private static string Committed => Path.Combine(AppContext.BaseDirectory, "Fixtures", "zoo_arch");
 
-    /// <summary>
-    /// Recurrent ops (LSTM, GRU, RNN) have no gradient rule yet. Their fixtures are committed so that the rule, when it
-    /// comes, is checked against torch at once: <see cref="RecurrentModels_AreStillRefused_NamingTheOp"/> fails then,
-    /// and the case moves to the matching test by deleting its prefix here.
-    /// </summary>
-    private static readonly string[] Unsupported = ["lstm_", "gru_", "rnn_"];
-
-    private static bool IsUnsupported(string name) => Unsupported.Any(p => name.StartsWith(p, StringComparison.Ordinal));
-
     private static IEnumerable<string> Names => Directory.GetDirectories(Root).Select(Path.GetFileName).Order(StringComparer.Ordinal)!;
 
-    public static IEnumerable<object[]> Cases => Names.Where(n => !IsUnsupported(n)).Select(n => new object[] { n });
-
-    public static IEnumerable<object[]> UnsupportedCases => Names.Where(IsUnsupported).Select(n => new object[] { n });
+    public static IEnumerable<object[]> Cases => Names.Select(n => new object[] { n });
 
     [TestMethod]
     public void Fixtures_IncludeTheRequiredArchitectures()
@@ -45,14 +34,6 @@ public sealed class ZooArchitectureGradientTests
         foreach (var required in new[] { "swin_tiny_op13", "swin_tiny_op17", "vit_tiny_op13", "vit_tiny_op17", "mobilenet_v3_small_op17",
             "lstm_bidirectional_op13", "gru_op13", "text_encoder_op17" })
             Assert.IsTrue(Directory.Exists(Path.Combine(Committed, required)), $"fixture '{required}' is missing; run build/zoo/generate.py");
-    }
-
-    [TestMethod]
-    [DynamicData(nameof(UnsupportedCases))]
-    public void RecurrentModels_AreStillRefused_NamingTheOp(string name)
-    {
-        var e = Assert.ThrowsExactly<UnsupportedOperatorException>(() => Run(Path.Combine(Root, name)));
-        Assert.IsTrue(new[] { "LSTM", "GRU", "RNN" }.Any(e.Message.Contains), e.Message);
     }
 
     [TestMethod]
