@@ -295,7 +295,14 @@ internal static class RecurrentLowering
         private string Activate(string activation, string x)
         {
             string op = Activations.First(a => string.Equals(a, activation, StringComparison.OrdinalIgnoreCase));
-            return Emit(op, [x]);
+            // ONNX Runtime's CPU provider runs Softsign and Softplus in float32 only: written out in ops that have float64
+            // kernels, the unrolled graph runs in float64 too. Softplus as relu(x) + log(1 + exp(−|x|)), which cannot overflow.
+            return op switch
+            {
+                "Softsign" => Emit("Div", [x, Emit("Add", [One(), Emit("Abs", [x])])]),
+                "Softplus" => Emit("Add", [Emit("Relu", [x]), Emit("Log", [Emit("Add", [One(), Emit("Exp", [Emit("Neg", [Emit("Abs", [x])])])])])]),
+                _ => Emit(op, [x]),
+            };
         }
 
         private string? _one;
