@@ -1,5 +1,8 @@
 using Microsoft.ML.Attribution.Autodiff;
 using Microsoft.ML.Attribution.Onnx;
+using Microsoft.ML.Attribution.Oracles;
+using Microsoft.ML.Attribution.Runtime;
+using Microsoft.ML.Attribution.Tensors;
 using Microsoft.ML.Attribution.Tests.Support;
 using Microsoft.ML.OnnxRuntime;
 using static Microsoft.ML.Attribution.Onnx.TensorProtos;
@@ -85,5 +88,100 @@ public sealed class Float64ModeTests
         var listed = Float64Conversion.Float32OnlyOps.Where(probed.Contains).Order().ToList();
         Console.WriteLine("no float64 kernel: " + string.Join(", ", lacking.Order()));
         CollectionAssert.AreEqual(lacking.Order().ToList(), listed, $"ONNX Runtime lacks float64 kernels for: {string.Join(", ", lacking.Order())}");
+    }
+
+    /// <summary>A 12-layer tanh MLP over x [batch, 8], the same weights (float32 values) as float32 or float64.</summary>
+    private static OnnxModel DeepTanh(int elemType, bool withConv = false)
+    {
+        var random = new Random(4);
+        var g = new TestGraph(opset: 13, elemType: elemType).Input("x", "batch", 8);
+        string Random(params long[] dims) =>
+            g.Weight(Enumerable.Range(0, (int)dims.Aggregate(1L, (a, b) => a * b)).Select(_ => (double)(float)(random.NextDouble() * 2 - 1)).ToArray(), dims);
+        string h = "x";
+        for (int layer = 0; layer < 12; layer++)
+            h = g.Node("Tanh", [g.Node("Add", [g.Node("MatMul", [h, Random(8, 8)]), Random(8)])]);
+        if (withConv)
+        {
+            var image = g.Node("Reshape", [h, g.Int64s(-1, 2, 2, 2)]);
+            h = g.Node("Flatten", [g.Node("Conv", [image, Random(3, 2, 1, 1)])]);
+        }
+        g.Output(h);
+        return g.Build();
+    }
+
+    private static (double[] Outputs, double[] Gradient) Run(OnnxModel model, string wrt, double[] x, double[] seed)
+    {
+        var graph = GradientGraphBuilder.Build(model, model.Outputs[0].Name, [wrt]);
+        using var session = new GradientCheck.Session(graph.Model.ToBytes());
+        int rows = x.Length / 8;
+        var results = session.Run(new() { ["x"] = (x, [rows, 8]), [graph.SeedInput] = (seed, [rows, seed.Length / rows]) },
+            [model.Outputs[0].Name, graph.GradientOutputs[0]]);
+        return (results[0].Data, results[1].Data);
+    }
+
+    private static double MaxRelativeError(double[] actual, double[] expected) =>
+        actual.Zip(expected, (a, e) => Math.Abs(a - e)).Max() / expected.Max(Math.Abs);
+
+    [TestMethod]
+    public void ConvertedModel_KeepsItsFloat32Interface_AndComputesInFloat64()
+    {
+        var single = DeepTanh(OnnxDataType.Float);
+        var converted = Float64Conversion.ToFloat64(single, strict: true);
+        Assert.AreEqual(OnnxDataType.Float, converted.Types["x"].ElemType);
+        Assert.AreEqual(OnnxDataType.Float, converted.Types[converted.Outputs[0].Name].ElemType);
+        Assert.IsTrue(converted.Initializers.Values.All(t => t.DataType == OnnxDataType.Double), "every weight in float64");
+        var random = new Random(9);
+        // Inputs and seeds that float32 holds exactly, so that only the arithmetic differs.
+        var x = Enumerable.Range(0, 24).Select(_ => (double)(float)(random.NextDouble() * 2 - 1)).ToArray();
+        var seed = Enumerable.Range(0, 24).Select(_ => (double)(float)(random.NextDouble() * 2 - 1)).ToArray();
+        var reference = Run(DeepTanh(OnnxDataType.Double), "x", x, seed);
+        var float64 = Run(converted, Float64Conversion.Float64Name("x"), x, seed);
+        var float32 = Run(single, "x", x, seed);
+        double error64 = MaxRelativeError(float64.Gradient, reference.Gradient), error32 = MaxRelativeError(float32.Gradient, reference.Gradient);
+        Console.WriteLine($"gradient vs float64 reference: float64 mode {error64:G3}, float32 {error32:G3}");
+        Assert.IsTrue(error64 < 1e-13, $"float64 mode: {error64:G3}");
+        Assert.IsTrue(error32 > 1e-9, $"float32 should show its rounding ({error32:G3}); the comparison cannot tell the modes apart otherwise");
+        // The outputs come back as float32: equal to the reference up to that rounding.
+        Assert.IsTrue(MaxRelativeError(float64.Outputs, reference.Outputs) < 1e-7);
+    }
+
+    [TestMethod]
+    public void OpsWithoutFloat64Kernel_AreRefusedWhenStrict_ElseRunInFloat32BetweenCasts()
+    {
+        var single = DeepTanh(OnnxDataType.Float, withConv: true);
+        var e = Assert.ThrowsExactly<NotSupportedException>(() => Float64Conversion.ToFloat64(single, strict: true));
+        StringAssert.Contains(e.Message, "Conv");
+        var converted = Float64Conversion.ToFloat64(single, strict: false);
+        var conv = converted.Graph.Node.Single(n => n.OpType == "Conv");
+        Assert.IsTrue(conv.Input.Concat(conv.Output).All(t => converted.Types[t].ElemType == OnnxDataType.Float), "Conv runs in float32");
+        var random = new Random(3);
+        var x = GradientCheck.Uniform(random, 16, -1, 1);
+        var seed = GradientCheck.Uniform(random, 24, -1, 1);
+        // No float64 reference can run a Conv: the float32 model's gradient stands in, within float32 rounding.
+        var reference = Run(single, "x", x, seed);
+        var graph = GradientGraphBuilder.Build(converted, converted.Outputs[0].Name, [Float64Conversion.Float64Name("x")]);
+        var wrapped = Float64Conversion.WrapFloat32Only(graph.Model, strict: false);
+        Assert.IsFalse(wrapped.Graph.Node.Any(n => Float64Conversion.Float32OnlyOps.Contains(n.OpType) &&
+            n.Input.Concat(n.Output).Any(t => wrapped.Types.TryGetValue(t, out var type) && type.ElemType == OnnxDataType.Double)));
+        using var session = new GradientCheck.Session(wrapped.ToBytes());
+        var gradient = session.Run(new() { ["x"] = (x, [2, 8]), [graph.SeedInput] = (seed, [2, 12]) }, graph.GradientOutputs)[0].Data;
+        Assert.IsTrue(MaxRelativeError(gradient, reference.Gradient) < 1e-5);
+    }
+
+    [TestMethod]
+    public void Oracle_InFloat64Mode_GivesTheFloat64Gradient_AndLayerMethodsRefuseIt()
+    {
+        var single = DeepTanh(OnnxDataType.Float);
+        var options = new RuntimeOptions { Precision = ComputePrecision.Float64 };
+        var oracle = new OnnxGradientOracle(single.ToBytes(), options: options);
+        var random = new Random(5);
+        var x = Enumerable.Range(0, 16).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var seed = Enumerable.Range(0, 16).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var (_, gradient) = oracle.ForwardBackward(new NdArray<float>(x, [2, 8]), new NdArray<float>(seed, [2, 8]));
+        var reference = Run(DeepTanh(OnnxDataType.Double), "x", x.Select(v => (double)v).ToArray(), seed.Select(v => (double)v).ToArray());
+        // Read back as float32: the float64 gradient rounded once.
+        Assert.IsTrue(MaxRelativeError(gradient.Data.Select(v => (double)v).ToArray(), reference.Gradient) < 1e-7);
+        var e = Assert.ThrowsExactly<NotSupportedException>(() => oracle.AtLayer(single.Graph.Node[2].Output[0]));
+        StringAssert.Contains(e.Message, "Float64");
     }
 }
