@@ -11,12 +11,13 @@ namespace Microsoft.ML.Attribution.Onnx;
 /// gradients can be compared with a float64 reference far below float32's accumulated error, and a ReLU or max-pool
 /// tie decided differently by float32 rounding is told apart from a wrong rule.
 /// <para>
-/// ONNX Runtime's CPU provider has no float64 kernel for some ops (<see cref="Float32OnlyOps"/>). Strict conversion
-/// refuses them, naming the ops; otherwise each such node runs in float32 between Casts, so its own rounding (relative
-/// ~1e-7 per op) remains in the result while the rest of the graph computes in float64.
+/// ONNX Runtime's CPU provider has no float64 kernel for some ops (<see cref="Float32OnlyOps"/>). Conv with constant
+/// weights and the global pools are rewritten into ops that have one (<see cref="LowerToFloat64Ops"/>). Strict conversion
+/// refuses the others, naming the ops; otherwise each such node runs in float32 between Casts, so its own rounding
+/// (relative ~1e-7 per op) remains in the result while the rest of the graph computes in float64.
 /// </para>
 /// </summary>
-internal static class Float64Conversion
+internal static partial class Float64Conversion
 {
     /// <summary>
     /// Ops without a float64 kernel in ONNX Runtime's CPU provider (1.32), found by running each in float64 at opset 13
@@ -91,7 +92,7 @@ internal static class Float64Conversion
             if (t.DataType == OnnxDataType.Float) graph.Initializer[i] = ToDouble(t);
         }
         foreach (var vi in graph.ValueInfo.Where(IsFloat)) vi.Type.TensorType.ElemType = OnnxDataType.Double;
-        return WrapFloat32Only(new OnnxModel(proto), strict);
+        return WrapFloat32Only(LowerToFloat64Ops(new OnnxModel(proto)), strict);
     }
 
     /// <summary>

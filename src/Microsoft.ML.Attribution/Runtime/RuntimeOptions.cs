@@ -20,11 +20,12 @@ public enum ComputePrecision
     /// Float64 inside the model, float32 at its inputs and outputs: a float32 model's weights, constants and intermediate
     /// tensors are converted, so gradients can be checked against a float64 reference (torch's, to ~1e-15 where every op
     /// has a float64 kernel) and a ReLU or max-pool tie that float32 rounding decides differently is told apart from a
-    /// wrong gradient. Ops that ONNX Runtime's CPU provider cannot run in float64 (Conv, ConvTranspose, the average and
-    /// global pools, Resize, Erf, Gelu, HardSigmoid, HardSwish, Elu, Selu, Celu, LeakyRelu, PRelu, ThresholdedRelu, Mish,
-    /// Softplus, Softsign, InstanceNormalization, LRN) run in float32 between Casts, each adding one float32 rounding
-    /// (~1e-7 relative), unless <see cref="RuntimeOptions.RequireFloat64Kernels"/> refuses them. Slower, and twice the
-    /// memory. Input-gradient methods only: layer methods refuse it.
+    /// wrong gradient. ONNX Runtime's CPU provider has no float64 Conv: a Conv with constant weights and static spatial
+    /// dims is rewritten as strided Slices and MatMuls (and the global pools as reductions), which run in float64 (slower,
+    /// and memory × kernel size). Other ops it cannot run in float64 (ConvTranspose, AveragePool, Resize, Erf, Gelu,
+    /// HardSigmoid, HardSwish, Elu, Selu, Celu, LeakyRelu, PRelu, ThresholdedRelu, Mish, Softplus, Softsign,
+    /// InstanceNormalization, LRN) run in float32 between Casts, each adding one float32 rounding (~1e-7 relative), unless
+    /// <see cref="RuntimeOptions.RequireFloat64Kernels"/> refuses them. Input-gradient methods only: layer methods refuse it.
     /// </summary>
     Float64,
 }

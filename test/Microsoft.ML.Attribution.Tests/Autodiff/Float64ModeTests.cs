@@ -91,7 +91,7 @@ public sealed class Float64ModeTests
     }
 
     /// <summary>A 12-layer tanh MLP over x [batch, 8], the same weights (float32 values) as float32 or float64.</summary>
-    private static OnnxModel DeepTanh(int elemType, bool withConv = false)
+    private static OnnxModel DeepTanh(int elemType, bool withErf = false)
     {
         var random = new Random(4);
         var g = new TestGraph(opset: 13, elemType: elemType).Input("x", "batch", 8);
@@ -100,11 +100,7 @@ public sealed class Float64ModeTests
         string h = "x";
         for (int layer = 0; layer < 12; layer++)
             h = g.Node("Tanh", [g.Node("Add", [g.Node("MatMul", [h, Random(8, 8)]), Random(8)])]);
-        if (withConv)
-        {
-            var image = g.Node("Reshape", [h, g.Int64s(-1, 2, 2, 2)]);
-            h = g.Node("Flatten", [g.Node("Conv", [image, Random(3, 2, 1, 1)])]);
-        }
+        if (withErf) h = g.Node("Erf", [h]);
         g.Output(h);
         return g.Build();
     }
@@ -148,23 +144,23 @@ public sealed class Float64ModeTests
     [TestMethod]
     public void OpsWithoutFloat64Kernel_AreRefusedWhenStrict_ElseRunInFloat32BetweenCasts()
     {
-        var single = DeepTanh(OnnxDataType.Float, withConv: true);
+        var single = DeepTanh(OnnxDataType.Float, withErf: true);
         var e = Assert.ThrowsExactly<NotSupportedException>(() => Float64Conversion.ToFloat64(single, strict: true));
-        StringAssert.Contains(e.Message, "Conv");
+        StringAssert.Contains(e.Message, "Erf");
         var converted = Float64Conversion.ToFloat64(single, strict: false);
-        var conv = converted.Graph.Node.Single(n => n.OpType == "Conv");
-        Assert.IsTrue(conv.Input.Concat(conv.Output).All(t => converted.Types[t].ElemType == OnnxDataType.Float), "Conv runs in float32");
+        var erf = converted.Graph.Node.Single(n => n.OpType == "Erf");
+        Assert.IsTrue(erf.Input.Concat(erf.Output).All(t => converted.Types[t].ElemType == OnnxDataType.Float), "Erf runs in float32");
         var random = new Random(3);
         var x = GradientCheck.Uniform(random, 16, -1, 1);
-        var seed = GradientCheck.Uniform(random, 24, -1, 1);
-        // No float64 reference can run a Conv: the float32 model's gradient stands in, within float32 rounding.
+        var seed = GradientCheck.Uniform(random, 16, -1, 1);
+        // No float64 reference can run Erf: the float32 model's gradient stands in, within float32 rounding.
         var reference = Run(single, "x", x, seed);
         var graph = GradientGraphBuilder.Build(converted, converted.Outputs[0].Name, [Float64Conversion.Float64Name("x")]);
         var wrapped = Float64Conversion.WrapFloat32Only(graph.Model, strict: false);
         Assert.IsFalse(wrapped.Graph.Node.Any(n => Float64Conversion.Float32OnlyOps.Contains(n.OpType) &&
             n.Input.Concat(n.Output).Any(t => wrapped.Types.TryGetValue(t, out var type) && type.ElemType == OnnxDataType.Double)));
         using var session = new GradientCheck.Session(wrapped.ToBytes());
-        var gradient = session.Run(new() { ["x"] = (x, [2, 8]), [graph.SeedInput] = (seed, [2, 12]) }, graph.GradientOutputs)[0].Data;
+        var gradient = session.Run(new() { ["x"] = (x, [2, 8]), [graph.SeedInput] = (seed, [2, 8]) }, graph.GradientOutputs)[0].Data;
         Assert.IsTrue(MaxRelativeError(gradient, reference.Gradient) < 1e-5);
     }
 
@@ -183,5 +179,46 @@ public sealed class Float64ModeTests
         Assert.IsTrue(MaxRelativeError(gradient.Data.Select(v => (double)v).ToArray(), reference.Gradient) < 1e-7);
         var e = Assert.ThrowsExactly<NotSupportedException>(() => oracle.AtLayer(single.Graph.Node[2].Output[0]));
         StringAssert.Contains(e.Message, "Float64");
+    }
+
+    [TestMethod]
+    [DataRow(new long[] { 3, 3 }, new long[] { 2, 1 }, new long[] { 1, 1 }, "NOTSET", 1, true)]
+    [DataRow(new long[] { 2, 2 }, new long[] { 1, 1 }, new long[] { 1, 1 }, "SAME_UPPER", 2, false)]
+    [DataRow(new long[] { 2, 2 }, new long[] { 1, 2 }, new long[] { 2, 1 }, "VALID", 2, false)]
+    [DataRow(new long[] { 3, 2 }, new long[] { 2, 2 }, new long[] { 1, 1 }, "SAME_LOWER", 4, true)]
+    [DataRow(new long[] { 3 }, new long[] { 1 }, new long[] { 1 }, "NOTSET", 4, true)]
+    public void Conv_InFloat64Ops_MatchesOnnxRuntimesConv_AndFiniteDifferences(long[] kernel, long[] strides, long[] dilations,
+        string autoPad, int groups, bool bias)
+    {
+        // Conv has no float64 kernel: the float64 mode writes it as strided Slices and MatMuls. Forward against ONNX
+        // Runtime's float32 Conv (same float32-exact values), gradient against float64 finite differences.
+        int r = kernel.Length;
+        int[] shape = r == 2 ? [2, 4, 7, 6] : [2, 4, 9];
+        OnnxModel Build(int elemType)
+        {
+            var random = new Random(8);
+            var g = new TestGraph(opset: 13, elemType: elemType).Input("x", ["batch", .. shape.Skip(1).Cast<object>()]);
+            string Random(params long[] dims) =>
+                g.Weight(Enumerable.Range(0, (int)dims.Aggregate(1L, (a, b) => a * b)).Select(_ => (double)(float)(random.NextDouble() * 2 - 1)).ToArray(), dims);
+            var inputs = new List<string> { "x", Random([4, 4 / groups, .. kernel]) };
+            if (bias) inputs.Add(Random(4));
+            var attributes = new List<Onnx.Proto.AttributeProto> { IntsAttr("kernel_shape", kernel), IntsAttr("strides", strides),
+                IntsAttr("dilations", dilations), IntAttr("group", groups) };
+            if (autoPad == "NOTSET") attributes.Add(IntsAttr("pads", [.. Enumerable.Repeat(1L, r), .. Enumerable.Repeat(0L, r)]));
+            else attributes.Add(StringAttr("auto_pad", autoPad));
+            g.Output(g.Node("Tanh", [g.Node("Conv", inputs.ToArray(), attributes.ToArray())]));
+            return g.Build();
+        }
+        var lowered = Float64Conversion.LowerToFloat64Ops(Build(OnnxDataType.Double));
+        Assert.IsFalse(lowered.OpTypes.Contains("Conv"), "Conv left in the graph");
+        var random = new Random(2);
+        var x = Enumerable.Range(0, shape.Aggregate(1, (a, b) => a * b)).Select(_ => (double)(float)(random.NextDouble() * 2 - 1)).ToArray();
+        using var native = new GradientCheck.Session(Build(OnnxDataType.Float).ToBytes());
+        using var ours = new GradientCheck.Session(lowered.ToBytes());
+        var expected = native.Run(new() { ["x"] = (x, shape) }, [lowered.Outputs[0].Name])[0];
+        var actual = ours.Run(new() { ["x"] = (x, shape) }, [lowered.Outputs[0].Name])[0];
+        CollectionAssert.AreEqual(expected.Shape, actual.Shape, "output shape");
+        for (int i = 0; i < expected.Data.Length; i++) Assert.AreEqual(expected.Data[i], actual.Data[i], 1e-5, $"output [{i}]");
+        GradientCheck.AssertMatchesFiniteDifferences(lowered, new() { ["x"] = shape }, tolerance: 1e-6);
     }
 }
