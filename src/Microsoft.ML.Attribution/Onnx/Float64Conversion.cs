@@ -39,8 +39,13 @@ internal static partial class Float64Conversion
     /// <summary>The model computing in float64 behind float32 inputs and outputs.</summary>
     /// <param name="model">A model whose floating tensors are float32.</param>
     /// <param name="strict">Refuse ops without a float64 kernel instead of running them in float32 between Casts.</param>
+    /// <param name="wrap">
+    /// Put those ops between Casts now. False leaves them in float64 (a graph ONNX Runtime cannot run yet) for a
+    /// gradient graph to be built on and wrapped afterwards (<see cref="WrapFloat32Only"/>): then only their forward value
+    /// is rounded to float32, while their gradient rules (Erf's exp(−x²), HardSigmoid's mask) compute in float64.
+    /// </param>
     /// <exception cref="NotSupportedException">The model has subgraphs, or (strict) ops without a float64 kernel.</exception>
-    public static OnnxModel ToFloat64(OnnxModel model, bool strict)
+    public static OnnxModel ToFloat64(OnnxModel model, bool strict, bool wrap = true)
     {
         var proto = model.CloneProto();
         var graph = proto.Graph;
@@ -92,7 +97,9 @@ internal static partial class Float64Conversion
             if (t.DataType == OnnxDataType.Float) graph.Initializer[i] = ToDouble(t);
         }
         foreach (var vi in graph.ValueInfo.Where(IsFloat)) vi.Type.TensorType.ElemType = OnnxDataType.Double;
-        return WrapFloat32Only(LowerToFloat64Ops(new OnnxModel(proto)), strict);
+        var lowered = LowerToFloat64Ops(new OnnxModel(proto));
+        var wrapped = WrapFloat32Only(lowered, strict);
+        return wrap ? wrapped : lowered;
     }
 
     /// <summary>

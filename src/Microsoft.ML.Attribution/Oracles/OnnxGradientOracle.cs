@@ -18,6 +18,7 @@ public sealed class OnnxGradientOracle : IRuleSetGradientOracle, IBufferedOracle
     private readonly ConcurrentDictionary<string, Lazy<(GradientGraph Graph, OnnxSession Session)>> _graphs = new(StringComparer.Ordinal);
     private OnnxSession? _forwardSession;
     private readonly LearntRowShapes _rowShapes = new();
+    private readonly OnnxModel? _float64Unwrapped;
 
     /// <summary>Opens an ONNX model file.</summary>
     /// <param name="modelPath">Path of the <c>.onnx</c> file.</param>
@@ -66,7 +67,10 @@ public sealed class OnnxGradientOracle : IRuleSetGradientOracle, IBufferedOracle
             // Recurrent nodes are unrolled first: ONNX Runtime has no float64 LSTM/GRU/RNN kernel, their unrolled ops do.
             if (OtherInputs.Count > 0)
                 throw new NotSupportedException("The float64 mode supports single-input models only; use ComputePrecision.Float32 here.");
-            Model = Float64Conversion.ToFloat64(RecurrentLowering.Lower(Model).Model, Options.RequireFloat64Kernels);
+            // Gradient graphs are built on the float64 graph before its float32-only ops are put between Casts, so that
+            // their gradient rules run in float64; only those ops' forward values are rounded.
+            _float64Unwrapped = Float64Conversion.ToFloat64(RecurrentLowering.Lower(Model).Model, Options.RequireFloat64Kernels, wrap: false);
+            Model = Float64Conversion.WrapFloat32Only(_float64Unwrapped, strict: false);
         }
     }
 
@@ -117,7 +121,7 @@ public sealed class OnnxGradientOracle : IRuleSetGradientOracle, IBufferedOracle
         string key = $"{rules.Name}|{string.Join("\u0001", wrt)}|{string.Join("\u0001", extraOutputs ?? [])}";
         return _graphs.GetOrAdd(key, _ => new Lazy<(GradientGraph, OnnxSession)>(() =>
         {
-            var graph = GradientGraphBuilder.Build(Model, OutputName, wrt, rules, extraOutputs);
+            var graph = GradientGraphBuilder.Build(_float64Unwrapped ?? Model, OutputName, wrt, rules, extraOutputs);
             // Backward ops without a float64 kernel (a Conv rule's ConvTranspose) run in float32 there too.
             if (Options.Precision == ComputePrecision.Float64)
                 graph = graph with { Model = Float64Conversion.WrapFloat32Only(graph.Model, Options.RequireFloat64Kernels) };
