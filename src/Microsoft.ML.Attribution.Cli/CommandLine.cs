@@ -8,7 +8,7 @@ public sealed class UsageException(string message) : Exception(message);
 
 /// <summary>
 /// <c>--name value</c> options after a command word; every value is required and every option known, except the
-/// switches (<c>--quiet</c>, <c>--help</c>), which take none.
+/// switches (<c>--quiet</c>, <c>--help</c>, <c>--fp64</c>), which take none.
 /// </summary>
 /// <remarks>
 /// Why this small parser and not System.CommandLine 3.0.0 (which the feed serves): the explain command's options are
@@ -21,7 +21,7 @@ public sealed class UsageException(string message) : Exception(message);
 internal sealed class CommandLine
 {
     /// <summary>Options that take no value.</summary>
-    public static readonly IReadOnlySet<string> Switches = new HashSet<string>(StringComparer.Ordinal) { "quiet", "help" };
+    public static readonly IReadOnlySet<string> Switches = new HashSet<string>(StringComparer.Ordinal) { "quiet", "help", "fp64" };
 
     /// <summary>Options that may be given several times (<c>--input NAME=FILE</c> once per model input); <see cref="Values"/> reads them.</summary>
     public static readonly IReadOnlySet<string> Repeatable = new HashSet<string>(StringComparer.Ordinal) { "input", "fixed", "baseline", "mask" };

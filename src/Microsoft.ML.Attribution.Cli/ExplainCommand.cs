@@ -15,7 +15,7 @@ namespace Microsoft.ML.Attribution.Cli;
 internal static class ExplainCommand
 {
     /// <summary>Data-valued and run-wide options; every method setting comes from the registry's options records.</summary>
-    private static readonly string[] Common = ["model", "input", "method", "out", "target", "output", "batch-size", "device", "delta-out", "quiet"];
+    private static readonly string[] Common = ["model", "input", "method", "out", "target", "output", "batch-size", "device", "delta-out", "quiet", "fp64"];
 
     private static readonly string[] Data = ["baseline", "mask", "fixed"];
 
@@ -61,6 +61,8 @@ internal static class ExplainCommand
         if (!File.Exists(modelPath)) throw new FileNotFoundException($"model file '{modelPath}' does not exist");
         string? outputName = options.String("output");
         var runtime = RuntimeOptions.ForDevice(options.String("device") ?? "cpu") with { Log = m => stderr.WriteLine($"info: {m}") };
+        // --fp64: the model and its gradients computed in float64 (ComputePrecision.Float64).
+        if (options.Has("fp64") && options.Bool("fp64") == true) runtime = runtime with { Precision = ComputePrecision.Float64 };
 
         // The graph's signature (no session yet): the data is checked against it before anything runs.
         var graph = OnnxModel.Load(modelPath);

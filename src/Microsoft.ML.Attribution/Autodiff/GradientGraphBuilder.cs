@@ -33,6 +33,8 @@ internal static class GradientGraphBuilder
         rules ??= GradientRuleSet.Standard;
         model.RequireTensor(output);
         foreach (var w in wrt) model.RequireTensor(w);
+        // LSTM, GRU and RNN are differentiated through their unrolled definition (backpropagation through time).
+        (model, var refusedRecurrent) = RecurrentLowering.Lower(model);
         var outputType = model.Types.GetValueOrDefault(output);
         if (outputType is not null && !outputType.IsFloating && outputType.ElemType != OnnxDataType.Undefined)
             throw new ArgumentException($"Output '{output}' has type {OnnxDataType.Name(outputType.ElemType)}; only floating outputs can be differentiated.");
@@ -78,7 +80,9 @@ internal static class GradientGraphBuilder
         {
             throw new UnsupportedOperatorException(
                 unsupported.Select(OnnxModel.OpName).Distinct().ToList(),
-                unsupported.Select(GradientContext.NodeLabel).ToList());
+                unsupported.Select(GradientContext.NodeLabel).ToList(),
+                unsupported.Select(GradientContext.NodeLabel).Where(refusedRecurrent.ContainsKey)
+                    .Select(n => $"{n}: {refusedRecurrent[n]}").ToList());
         }
 
         var contributions = new Dictionary<string, List<string>>(StringComparer.Ordinal);

@@ -5,9 +5,11 @@ namespace Microsoft.ML.Attribution.Autodiff;
 /// </summary>
 public sealed class UnsupportedOperatorException : NotSupportedException
 {
-    internal UnsupportedOperatorException(IReadOnlyList<string> opTypes, IReadOnlyList<string> nodeNames)
+    internal UnsupportedOperatorException(IReadOnlyList<string> opTypes, IReadOnlyList<string> nodeNames,
+        IReadOnlyList<string>? reasons = null)
         : base($"Gradients cannot be built: no gradient rule for op type(s) {string.Join(", ", opTypes)} " +
                $"(nodes: {string.Join(", ", nodeNames.Take(10))}{(nodeNames.Count > 10 ? ", …" : "")}). " +
+               (reasons is { Count: > 0 } ? $"Why: {string.Join("; ", reasons)}. " : "") +
                "Use a perturbation method instead (feature-ablation, occlusion), which needs only the forward pass.")
     {
         OpTypes = opTypes;

@@ -284,6 +284,18 @@ internal static partial class ShapeInference
                         Set(node, 0, arg ? OnnxDataType.Int64 : x.ElemType, shape);
                         break;
                     }
+                case "LSTM" or "GRU" or "RNN":
+                    {
+                        // Y [seq, dirs, batch, hidden], Y_h and Y_c [dirs, batch, hidden]; batch first with layout 1.
+                        bool batchFirst = Int(node, "layout", 0) != 0;
+                        var dirs = Dim.Known(String(node, "direction") == "bidirectional" ? 2 : 1);
+                        var hidden = Int(node, "hidden_size", 0) is > 0 and var hs ? Dim.Known(hs) : Dim.Unknown;
+                        Dim seq = Dim.Unknown, batch = Dim.Unknown;
+                        if (x.Shape is { Length: 3 }) (seq, batch) = batchFirst ? (x.Shape[1], x.Shape[0]) : (x.Shape[0], x.Shape[1]);
+                        Set(node, 0, x.ElemType, batchFirst ? [batch, seq, dirs, hidden] : [seq, dirs, batch, hidden]);
+                        for (int i = 1; i < 3; i++) Set(node, i, x.ElemType, batchFirst ? [batch, dirs, hidden] : [dirs, batch, hidden]);
+                        break;
+                    }
                 default:
                     if (!VisitSpatial(node, x)) VisitTensorOps(node, x);
                     break;

@@ -18,6 +18,7 @@ public sealed class OnnxGradientOracle : IRuleSetGradientOracle, IBufferedOracle
     private readonly ConcurrentDictionary<string, Lazy<(GradientGraph Graph, OnnxSession Session)>> _graphs = new(StringComparer.Ordinal);
     private OnnxSession? _forwardSession;
     private readonly LearntRowShapes _rowShapes = new();
+    private readonly OnnxModel? _float64Unwrapped;
 
     /// <summary>Opens an ONNX model file.</summary>
     /// <param name="modelPath">Path of the <c>.onnx</c> file.</param>
@@ -62,6 +63,16 @@ public sealed class OnnxGradientOracle : IRuleSetGradientOracle, IBufferedOracle
         }
         // Expose the explained output even when it is an intermediate tensor.
         Model = model.Outputs.Count == 1 && model.Outputs[0].Name == OutputName ? model : model.WithOutputs([OutputName]);
+        if (Options.Precision == ComputePrecision.Float64)
+        {
+            // Recurrent nodes are unrolled first: ONNX Runtime has no float64 LSTM/GRU/RNN kernel, their unrolled ops do.
+            if (OtherInputs.Count > 0)
+                throw new NotSupportedException("The float64 mode supports single-input models only; use ComputePrecision.Float32 here.");
+            // Gradient graphs are built on the float64 graph before its float32-only ops are put between Casts, so that
+            // their gradient rules run in float64; only those ops' forward values are rounded.
+            _float64Unwrapped = Float64Conversion.ToFloat64(RecurrentLowering.Lower(Model).Model, Options.RequireFloat64Kernels, wrap: false);
+            Model = Float64Conversion.WrapFloat32Only(_float64Unwrapped, strict: false);
+        }
     }
 
     /// <inheritdoc />
@@ -111,7 +122,10 @@ public sealed class OnnxGradientOracle : IRuleSetGradientOracle, IBufferedOracle
         string key = $"{rules.Name}|{string.Join("\u0001", wrt)}|{string.Join("\u0001", extraOutputs ?? [])}";
         return _graphs.GetOrAdd(key, _ => new Lazy<(GradientGraph, OnnxSession)>(() =>
         {
-            var graph = GradientGraphBuilder.Build(Model, OutputName, wrt, rules, extraOutputs);
+            var graph = GradientGraphBuilder.Build(_float64Unwrapped ?? Model, OutputName, wrt, rules, extraOutputs);
+            // Backward ops without a float64 kernel (a Conv rule's ConvTranspose) run in float32 there too.
+            if (Options.Precision == ComputePrecision.Float64)
+                graph = graph with { Model = Float64Conversion.WrapFloat32Only(graph.Model, Options.RequireFloat64Kernels) };
             return (graph, OnnxSession.Get(graph.Model.ToBytes(), Options));
         })).Value;
     }
@@ -119,6 +133,7 @@ public sealed class OnnxGradientOracle : IRuleSetGradientOracle, IBufferedOracle
     /// <summary>The same model, input and output seen through one of its tensors, for the layer methods.</summary>
     /// <param name="layer">Name of the layer tensor (any float tensor of the graph).</param>
     /// <exception cref="ArgumentException">The tensor does not exist (the message lists the nearest names).</exception>
+    /// <exception cref="NotSupportedException">The oracle runs in <see cref="ComputePrecision.Float64"/>.</exception>
     public OnnxLayerOracle AtLayer(string layer) => new(Model, layer, InputName, OutputName, Options);
 
     /// <summary>Builds the standard gradient graph now rather than on first use.</summary>

@@ -52,6 +52,8 @@ public sealed class OnnxLayerOracle : ILayerOracle
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(layer);
         Options = options ?? RuntimeOptions.Default;
+        if (Options.Precision == ComputePrecision.Float64)
+            throw new NotSupportedException($"Layer methods (layer '{layer}') run in float32 only: ComputePrecision.Float64 supports input-gradient methods.");
         if (model.Inputs.Count == 0) throw new ArgumentException("The ONNX model has no inputs.");
         InputName = inputName ?? model.Inputs[0].Name;
         if (!model.IsInput(InputName))

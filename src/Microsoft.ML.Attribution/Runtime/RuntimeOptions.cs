@@ -10,6 +10,26 @@ public enum ExecutionDevice
     Cuda,
 }
 
+/// <summary>The floating-point precision a model and its gradients are computed in.</summary>
+public enum ComputePrecision
+{
+    /// <summary>As the model is (float32): fastest; results carry float32 rounding through every layer.</summary>
+    Float32,
+
+    /// <summary>
+    /// Float64 inside the model, float32 at its inputs and outputs: a float32 model's weights, constants and intermediate
+    /// tensors are converted, so gradients can be checked against a float64 reference (torch's, to ~1e-15 where every op
+    /// has a float64 kernel) and a ReLU or max-pool tie that float32 rounding decides differently is told apart from a
+    /// wrong gradient. ONNX Runtime's CPU provider has no float64 Conv: a Conv with constant weights and static spatial
+    /// dims is rewritten as strided Slices and MatMuls (and the global pools as reductions), which run in float64 (slower,
+    /// and memory × kernel size). Other ops it cannot run in float64 (ConvTranspose, AveragePool, Resize, Erf, Gelu,
+    /// HardSigmoid, HardSwish, Elu, Selu, Celu, LeakyRelu, PRelu, ThresholdedRelu, Mish, Softplus, Softsign,
+    /// InstanceNormalization, LRN) run in float32 between Casts, each adding one float32 rounding (~1e-7 relative), unless
+    /// <see cref="RuntimeOptions.RequireFloat64Kernels"/> refuses them. Input-gradient methods only: layer methods refuse it.
+    /// </summary>
+    Float64,
+}
+
 /// <summary>ONNX Runtime settings for attribution sessions.</summary>
 public sealed record RuntimeOptions
 {
@@ -110,6 +130,15 @@ public sealed record RuntimeOptions
     /// page-locked memory); this switch lets the same path be tested on machines without a GPU.
     /// </summary>
     internal bool Stage { get; init; }
+
+    /// <summary>The precision the model and its gradients run in; default <see cref="ComputePrecision.Float32"/>.</summary>
+    public ComputePrecision Precision { get; init; }
+
+    /// <summary>
+    /// With <see cref="ComputePrecision.Float64"/>: refuse (NotSupportedException naming them) ops that have no float64
+    /// kernel instead of running them in float32, so that a result is float64 throughout or not at all. Default false.
+    /// </summary>
+    public bool RequireFloat64Kernels { get; init; }
 
     /// <summary>CPU, ONNX Runtime's default threading.</summary>
     public static RuntimeOptions Default { get; } = new();
