@@ -18,7 +18,7 @@ public static class CliApp
     private const string ExplainUsage = """
         mlnet-explain explain --model M.onnx --input X.npy|.npz|.csv|.json --method NAME --out A.npy|.npz|.csv|.json
             [--target N|all|predicted] [--baseline B] [--mask M] [--output NAME] [--batch-size INT]
-            [--delta-out D.npy] [--device cpu|cuda[:N]] [--quiet] [method options: mlnet-explain explain --method NAME --help]
+            [--delta-out D.npy] [--device cpu|cuda[:N]] [--cache-dir DIR] [--quiet] [method options: mlnet-explain explain --method NAME --help]
         """;
 
     private const string InfoUsage = "mlnet-explain info M.onnx      (or --model M.onnx)";

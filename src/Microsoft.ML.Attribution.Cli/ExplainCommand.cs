@@ -15,7 +15,7 @@ namespace Microsoft.ML.Attribution.Cli;
 internal static class ExplainCommand
 {
     /// <summary>Data-valued and run-wide options; every method setting comes from the registry's options records.</summary>
-    private static readonly string[] Common = ["model", "input", "method", "out", "target", "output", "batch-size", "device", "delta-out", "quiet"];
+    private static readonly string[] Common = ["model", "input", "method", "out", "target", "output", "batch-size", "device", "delta-out", "quiet", "cache-dir"];
 
     private static readonly string[] Data = ["baseline", "mask"];
 
@@ -58,7 +58,12 @@ internal static class ExplainCommand
         if (maskPath is not null) DataFiles.CheckInput(maskPath, "mask");
         if (!File.Exists(modelPath)) throw new FileNotFoundException($"model file '{modelPath}' does not exist");
         string? outputName = options.String("output");
-        var runtime = RuntimeOptions.ForDevice(options.String("device") ?? "cpu") with { Log = m => stderr.WriteLine($"info: {m}") };
+        var runtime = RuntimeOptions.ForDevice(options.String("device") ?? "cpu") with
+        {
+            Log = m => stderr.WriteLine($"info: {m}"),
+            // Optimized and gradient graphs kept between runs: --cache-dir, else $MLNET_EXPLAIN_CACHE_DIR, else none.
+            CacheDirectory = options.String("cache-dir") ?? NullIfEmpty(Environment.GetEnvironmentVariable("MLNET_EXPLAIN_CACHE_DIR")),
+        };
 
         // The graph's signature (no session yet): the data is checked against it before anything runs.
         var graph = OnnxModel.Load(modelPath);
@@ -77,7 +82,7 @@ internal static class ExplainCommand
 
         var inputs = new MethodInputs
         {
-            Model = input.IsInteger ? null : new OnnxGradientOracle(modelPath, outputName: outputName, options: runtime),
+            Model = input.IsInteger ? null : new OnnxGradientOracle(graph, null, outputName, runtime), // the model parsed once
             LayerModel = layer => new OnnxLayerOracle(modelPath, layer, outputName: outputName, options: runtime),
             Rows = input.Floats,
             TokenIds = input.Ints,
@@ -122,6 +127,8 @@ internal static class ExplainCommand
 
     public static IEnumerable<AttributionMethod> Wrappable => MethodRegistry.All.Where(m => m.Has(MethodCapabilities.Gradients)
         && !m.Has(MethodCapabilities.TakesLayer) && !m.Has(MethodCapabilities.Wrapper) && !m.Has(MethodCapabilities.RequiresBaselines));
+
+    private static string? NullIfEmpty(string? text) => string.IsNullOrEmpty(text) ? null : text;
 
     private static T Parse<T>(Func<T> parse)
     {
