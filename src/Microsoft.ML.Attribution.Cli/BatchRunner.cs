@@ -19,14 +19,17 @@ internal sealed record TargetChoice(string Text, int? Index)
         _ => throw new UsageException($"--target expects an integer (an output index ≥ 0), 'all' or 'predicted', got '{text}'"),
     };
 
-    /// <summary>The runs to make: one, or one per output index for <c>all</c>.</summary>
+    /// <summary>
+    /// The runs to make: one, or one per output index for <c>all</c> (the maps <see cref="Target.All"/> stacks, run one by
+    /// one here so that progress and Ctrl+C work between them; the model's declared width saves the forward pass).
+    /// </summary>
     public IReadOnlyList<(int? Class, Target Target)> Resolve(OnnxModel model, string? outputName, MethodInputs inputs)
     {
         if (Index is int i) return [(null, Target.Class(i))];
         if (Text == "predicted") return [(null, Target.Predicted)];
         int width = InputSignature.OutputWidth(model, outputName)
             ?? (inputs.Model is { } oracle && inputs.Rows is { } rows
-                ? oracle.Forward(new NdArray<float>(rows.Data[..rows.RowSize], [1, .. rows.RowShape])).RowSize
+                ? Target.OutputCount(oracle, rows)
                 : throw new UsageException("--target all needs the output's width, which the model does not declare; give --target N for each output index"));
         return Enumerable.Range(0, width).Select(c => ((int?)c, Target.Class(c))).ToArray();
     }

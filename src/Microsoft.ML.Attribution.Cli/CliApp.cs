@@ -17,6 +17,7 @@ public static class CliApp
 
     private const string ExplainUsage = """
         mlnet-explain explain --model M.onnx --input X.npy|.npz|.csv|.json --method NAME --out A.npy|.npz|.csv|.json
+            (several model inputs: --input NAME=FILE repeated, --fixed NAME=FILE for held inputs, --baseline NAME=FILE)
             [--target N|all|predicted] [--baseline B] [--mask M] [--output NAME] [--batch-size INT]
             [--delta-out D.npy] [--device cpu|cuda[:N]] [--cache-dir DIR] [--quiet] [method options: mlnet-explain explain --method NAME --help]
         """;
@@ -36,7 +37,10 @@ public static class CliApp
         and moved into place; Ctrl+C stops with exit code 130 and leaves no file.
         --target: an output index; 'all' (one map per output index: .npz attributions_C, .npy [N, C, …]); 'predicted'
         (each row's argmax; the default). Input rows are float32/float64; int64/int32 token ids go to layer methods.
-        Single-input models only (multi-input models are not supported by the engine yet).
+        Multi-input models: --input NAME=FILE per attributed input, --fixed NAME=FILE per held input (e.g. an attention
+        mask), --baseline NAME=FILE and --mask NAME=FILE per attributed input; results per input (.npz: one entry named
+        after each input; .csv: every input's columns side by side, named NAME[i,…]; .json: an attributions object keyed
+        by input; .npy: runs attributing one input or a layer only).
         Exit codes: 0 success, 1 failure, 2 usage error, 130 interrupted. Add --verbose for the stack trace of an error.
         """;
 
@@ -83,6 +87,7 @@ public static class CliApp
                 "explain" => ExplainCommand.Run(CommandLine.Parse(rest, ExplainCommand.KnownOptions), stdout, stderr, session),
                 "info" => InfoCommand.Run(CommandLine.Parse(rest, InfoCommand.KnownOptions), stdout),
                 "metric" => MetricCommand.Run(rest, stdout, stderr, session),
+                "attack" => AttackCommand.Run(rest, stdout, stderr, session),
                 "report" => ReportCommand.Run(CommandLine.Parse(rest, ReportCommand.KnownOptions), stdout, stderr),
                 _ => throw UnknownCommand(command),
             };
@@ -128,6 +133,7 @@ public static class CliApp
                 stdout.WriteLine(InfoUsage);
                 stdout.WriteLine(ReportUsage);
                 stdout.WriteLine(MetricCommand.Usage);
+                stdout.WriteLine(AttackCommand.Usage);
                 stdout.WriteLine(Notes);
                 stdout.WriteLine("methods and their options, with defaults (mlnet-explain explain --method NAME --help for one method in detail):");
                 foreach (var method in ExplainCommand.CliMethods) stdout.WriteLine($"  {method.Name}{MethodFlags.Describe(method)}");
@@ -147,6 +153,9 @@ public static class CliApp
                 return 0;
             case "metric":
                 MetricHelp(stdout);
+                return 0;
+            case "attack":
+                stdout.WriteLine(AttackCommand.Help);
                 return 0;
             case "report":
                 stdout.WriteLine(ReportUsage);

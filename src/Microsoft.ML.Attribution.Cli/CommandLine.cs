@@ -23,7 +23,11 @@ internal sealed class CommandLine
     /// <summary>Options that take no value.</summary>
     public static readonly IReadOnlySet<string> Switches = new HashSet<string>(StringComparer.Ordinal) { "quiet", "help" };
 
+    /// <summary>Options that may be given several times (<c>--input NAME=FILE</c> once per model input); <see cref="Values"/> reads them.</summary>
+    public static readonly IReadOnlySet<string> Repeatable = new HashSet<string>(StringComparer.Ordinal) { "input", "fixed", "baseline", "mask" };
+
     private readonly Dictionary<string, string> _values;
+    private readonly Dictionary<string, List<string>> _repeated = new(StringComparer.Ordinal);
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
 
     private CommandLine(Dictionary<string, string> values) => _values = values;
@@ -31,6 +35,7 @@ internal sealed class CommandLine
     public static CommandLine Parse(IReadOnlyList<string> args, IReadOnlySet<string> known)
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        var repeated = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         for (int i = 0; i < args.Count; i++)
         {
             string arg = args[i];
@@ -52,9 +57,19 @@ internal sealed class CommandLine
                     $"known options: {string.Join(", ", known.Order().Select(k => "--" + k))}");
             }
             string value = inline ?? (i + 1 < args.Count ? args[++i] : throw new UsageException($"option --{name} needs a value"));
-            if (!values.TryAdd(name, value)) throw new UsageException($"option --{name} is given twice");
+            if (!values.TryAdd(name, value) && !Repeatable.Contains(name)) throw new UsageException($"option --{name} is given twice");
+            if (Repeatable.Contains(name)) (repeated.TryGetValue(name, out var list) ? list : repeated[name] = []).Add(value);
         }
-        return new CommandLine(values);
+        var line = new CommandLine(values);
+        foreach (var (name, list) in repeated) line._repeated[name] = list;
+        return line;
+    }
+
+    /// <summary>Every value of a repeatable option, in the order given (empty when absent).</summary>
+    public IReadOnlyList<string> Values(string name)
+    {
+        _used.Add(name);
+        return _repeated.TryGetValue(name, out var list) ? list : [];
     }
 
     public bool Has(string name) => _values.ContainsKey(name);
@@ -65,6 +80,7 @@ internal sealed class CommandLine
 
     public string? String(string name)
     {
+        if (_repeated.TryGetValue(name, out var list) && list.Count > 1) throw new UsageException($"option --{name} is given twice");
         _used.Add(name);
         return _values.GetValueOrDefault(name);
     }

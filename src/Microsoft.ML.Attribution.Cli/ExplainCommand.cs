@@ -11,18 +11,20 @@ namespace Microsoft.ML.Attribution.Cli;
 /// attributions in the format of <c>--out</c>'s extension. Every argument is checked before the model is loaded; the
 /// rows run in batches, with progress on a terminal and Ctrl+C honoured between batches.
 /// </summary>
-/// <remarks>Single-input models only: the engine attributes one model input (multi-input models are not supported yet).</remarks>
+/// <remarks>Multi-input models (<c>--input NAME=FILE</c> repeated, <c>--fixed NAME=FILE</c>) run through <see cref="MultiInputExplain"/>.</remarks>
 internal static class ExplainCommand
 {
     /// <summary>Data-valued and run-wide options; every method setting comes from the registry's options records.</summary>
     private static readonly string[] Common = ["model", "input", "method", "out", "target", "output", "batch-size", "device", "delta-out", "quiet", "cache-dir"];
 
-    private static readonly string[] Data = ["baseline", "mask"];
+    private static readonly string[] Data = ["baseline", "mask", "fixed"];
 
     public static IReadOnlySet<string> KnownOptions { get; } = Common.Concat(Data).Concat(MethodFlags.All).ToHashSet(StringComparer.Ordinal);
 
     public static int Run(CommandLine options, TextWriter stdout, TextWriter stderr, CliSession session)
     {
+        if (MultiInputExplain.Applies(options)) return MultiInputExplain.Run(options, stdout, stderr, session);
+        if (options.Has("fixed")) throw new UsageException("--fixed NAME=FILE holds an input of a multi-input model; name the attributed inputs with --input NAME=FILE");
         string modelPath = options.Required("model", "(the ONNX model)");
         string inputPath = options.Required("input", "(the rows: .npy, .npz, .csv or .json)");
         string methodName = options.Required("method", $"(one of {string.Join(", ", CliMethods.Select(m => m.Name))})");

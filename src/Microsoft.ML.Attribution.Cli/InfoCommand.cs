@@ -22,6 +22,9 @@ internal static class InfoCommand
         stdout.WriteLine($"model: {path} (opset {model.Opset}, {model.Graph.Node.Count} nodes)");
         stdout.WriteLine("inputs:");
         foreach (var input in model.Inputs) stdout.WriteLine($"  {input.Name}  {TypeOf(input.Name)}");
+        if (model.Inputs.Count > 1)
+            stdout.WriteLine("  (several inputs: give each as --input NAME=FILE, attributed, or --fixed NAME=FILE, held at each row's values; " +
+                "integer inputs are held, ablated to a baseline id, or attributed at their embedding with a layer method)");
         stdout.WriteLine("outputs (--output NAME; the first by default):");
         foreach (var output in model.Outputs) stdout.WriteLine($"  {output.Name}  {TypeOf(output.Name)}");
         stdout.WriteLine("layers (float tensors, usable as --layer by layer and neuron methods):");
@@ -42,9 +45,12 @@ internal static class InfoCommand
 
         bool tokenIds = model.Inputs.Count == 1 && model.Types.TryGetValue(model.Inputs[0].Name, out var inputType)
             && inputType.ElemType is OnnxDataType.Int64 or OnnxDataType.Int32;
+        bool allIntegers = model.Inputs.Count > 1 && model.Inputs.All(i =>
+            model.Types.TryGetValue(i.Name, out var t) && t.ElemType is OnnxDataType.Int64 or OnnxDataType.Int32);
         string? Blocker(AttributionMethod m) =>
-            model.Inputs.Count > 1 ? "the command line attributes single-input models only"
-            : tokenIds && !m.Has(MethodCapabilities.TokenIds) ? "the input is token ids; this method needs float input"
+            tokenIds && !m.Has(MethodCapabilities.TokenIds) ? "the input is token ids; this method needs float input"
+            : allIntegers && m.Has(MethodCapabilities.Gradients) && (!m.Has(MethodCapabilities.TakesLayer) || m.Has(MethodCapabilities.AttributesToInput))
+                ? "every input holds integers, which have no gradient; use a layer method at the embedding or a perturbation method"
             : m.Has(MethodCapabilities.Gradients) && unsupported.Count > 0 ? $"needs gradients through {string.Join(", ", unsupported)}"
             : null;
         var methods = ExplainCommand.CliMethods.Select(m => (Method: m, Blocker: Blocker(m))).ToList();

@@ -24,10 +24,12 @@ internal sealed class InputSignature
         if (model.Inputs.Count == 0) throw new InvalidDataException($"model '{path}' has no inputs");
         if (model.Inputs.Count > 1)
             throw new UsageException($"model '{path}' has {model.Inputs.Count} inputs ({string.Join(", ", model.Inputs.Select(i => i.Name))}); " +
-                "the command line attributes single-input models only (multi-input models are not supported by the engine yet)");
-        string name = model.Inputs[0].Name;
-        return new InputSignature(name, model.Types.TryGetValue(name, out var type) ? type : null);
+                $"give each as --input NAME=FILE (attributed) or --fixed NAME=FILE (held), e.g. --input {model.Inputs[0].Name}=FILE");
+        return ForInput(model, model.Inputs[0].Name);
     }
+
+    /// <summary>The signature of model input <paramref name="name"/> (one input of a multi-input model).</summary>
+    public static InputSignature ForInput(OnnxModel model, string name) => new(name, model.Types.TryGetValue(name, out var type) ? type : null);
 
     /// <summary>
     /// The data, reshaped from flat CSV rows where the model's row shape is known, after checking rows, dtype and shape.

@@ -20,11 +20,7 @@ internal static class MetricCommand
 {
     /// <summary>The metrics, with their flags and defaults (help text).</summary>
     public static readonly (string Name, string Flags)[] Metrics =
-    [
-        ("infidelity", FormattableString.Invariant($"[--samples {Infidelity.DefaultSamples}] [--noise-stdev {Infidelity.DefaultNoiseStdev}] [--normalize false] [--seed N (default: random)]")),
-        ("sensitivity-max", FormattableString.Invariant($"[--samples {SensitivityMax.DefaultSamples}] [--radius {SensitivityMax.DefaultRadius}] [--norm frobenius|l1|infinity (default: frobenius)] [--seed N (default: random)]")),
-        ("deletion-insertion", "[--curve-steps N (default: one point per feature)]  (writes the deletion and insertion AUC per row)"),
-    ];
+        MetricRegistry.OfKind(MetricKind.Attribution).Select(e => (e.Name, e.Options)).ToArray();
 
     /// <summary>Flags read by the metric, never by the method.</summary>
     private static readonly string[] MetricFlags = ["samples", "noise-stdev", "normalize", "seed", "radius", "norm", "curve-steps"];

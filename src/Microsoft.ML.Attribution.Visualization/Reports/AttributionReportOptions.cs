@@ -82,6 +82,12 @@ public sealed record AttributionReportOptions
     public int MaxTableFeatures { get; init; } = 100;
 
     /// <summary>
+    /// Adds the "How faithful is this explanation?" section (infidelity and deletion/insertion AUC per method on the
+    /// first explained rows) to reports of ONNX and other oracle models; null (the default) leaves it out.
+    /// </summary>
+    public FaithfulnessOptions? Faithfulness { get; init; }
+
+    /// <summary>
     /// Most rows given exact TreeSHAP interaction values (ML.NET tree models only): a seeded sample of the explained rows
     /// feeds the "Interactions" section and colours the dependence plot by the feature that interacts most. 0 switches
     /// interactions off. Default: 500.

@@ -91,6 +91,12 @@ internal sealed class ReportData
     /// <summary>The rows (indices into these rows) that <see cref="Interactions"/> holds, in order.</summary>
     public int[]? InteractionRows { get; init; }
 
+    /// <summary>The faithfulness section's rows (one per method), or null when it is off.</summary>
+    public IReadOnlyList<FaithfulnessRow>? Faithfulness { get; init; }
+
+    /// <summary>Explained rows the faithfulness section scored.</summary>
+    public int FaithfulnessRows { get; init; }
+
     public int Rows => Inputs.Rows;
 
     public int OutputCount => Outputs.RowSize;

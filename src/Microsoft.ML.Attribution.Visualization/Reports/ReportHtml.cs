@@ -56,6 +56,7 @@ internal static partial class ReportHtml
         bool interactions = d.Interactions is { Rows: > 0 } && d.FeatureCount > 1;
         if (interactions) h.Append("<a href=\"#interactions\">Interactions</a>");
         foreach (var g in groups) h.Append("<a href=\"#").Append(g.Id).Append("\">").Append(Esc(g.Heading)).Append("</a>");
+        if (d.Faithfulness is { Count: > 0 }) h.Append("<a href=\"#faithfulness\">How faithful</a>");
         h.Append("<a href=\"#timings\">Timings</a></nav>\n");
 
         Summary(h, d);
@@ -64,6 +65,7 @@ internal static partial class ReportHtml
         if (shapPlots) ShapPlots(h, d, o, groups, Svg);
         if (interactions) Interactions(h, d, o, Svg);
         foreach (var g in groups) Rows(h, d, o, g, Svg);
+        FaithfulnessSection.Render(h, d);
 
         var timings = new List<ReportTiming>(d.Timings) { new("render", renderClock.Elapsed.TotalSeconds) };
         h.Append("<section id=\"timings\"><h2>Timings</h2><table id=\"timings-table\"><tr><th>Phase</th><th class=\"num\">Seconds</th></tr>");

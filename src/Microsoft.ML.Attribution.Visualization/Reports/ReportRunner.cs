@@ -56,8 +56,13 @@ internal static class ReportRunner
             : o.Baseline is not null ? "given" : modality == ReportModality.Tabular
             ? $"mean of {background.Rows} background rows" : "zeros"));
         settings.Add(("seed", Invariant(o.Seed)));
+        clock.Restart();
+        var faithfulness = FaithfulnessSection.Compute(oracle, x, result.Targets, baseline, background, method.Name, result.Attributions, o);
+        if (faithfulness is not null) timings.Add(new("faithfulness", clock.Elapsed.TotalSeconds));
         var data = new ReportData
         {
+            Faithfulness = faithfulness,
+            FaithfulnessRows = Math.Min(o.Faithfulness?.MaxRows ?? 0, x.Rows),
             Inputs = x,
             RowIds = ids,
             TotalRows = inputs.Rows,
@@ -183,6 +188,7 @@ internal static class ReportRunner
             FeatureNames = names, ClassNames = classNames, Modality = data.Modality, OriginalImages = data.OriginalImages,
             Tokens = data.Tokens, Timings = data.Timings, ValueTexts = data.ValueTexts, HiddenFeatures = data.HiddenFeatures,
             BaseValueLabel = data.BaseValueLabel, BaseValueNote = data.BaseValueNote,
+            Faithfulness = data.Faithfulness, FaithfulnessRows = data.FaithfulnessRows,
         };
     }
 

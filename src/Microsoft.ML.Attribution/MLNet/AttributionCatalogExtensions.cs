@@ -256,4 +256,44 @@ public static class AttributionMLContextExtensions
     /// <param name="pipeline">Columns, target, background and groups; null for the defaults.</param>
     public static AttributionEstimator LinearShap(this AttributionCatalog catalog, ITransformer predictor, LinearShapOptions? options = null, ExplainOptions? pipeline = null) =>
         catalog.Typed(ExplainedModel.MLNet(predictor ?? throw new ArgumentNullException(nameof(predictor))), "linear-shap", options, pipeline);
+
+    /// <summary>DeepLift at a layer of an ONNX model (set Layer): a pipeline step appending its attributions.</summary>
+    /// <param name="catalog">The attribution catalog.</param>
+    /// <param name="onnxModelPath">The ONNX model.</param>
+    /// <param name="options">The method's options; null for its defaults (Captum's).</param>
+    /// <param name="pipeline">Columns, target, background and groups; null for the defaults.</param>
+    public static AttributionEstimator LayerDeepLift(this AttributionCatalog catalog, string onnxModelPath, LayerDeepLiftOptions? options = null, ExplainOptions? pipeline = null) =>
+        catalog.Typed(AttributionCatalog.OnnxModel(onnxModelPath), "layer-deeplift", options, pipeline);
+
+    /// <summary>Feature ablation of a layer of an ONNX model (set Layer): a pipeline step appending its attributions.</summary>
+    /// <param name="catalog">The attribution catalog.</param>
+    /// <param name="onnxModelPath">The ONNX model.</param>
+    /// <param name="options">The method's options; null for its defaults (Captum's).</param>
+    /// <param name="pipeline">Columns, target, background and groups; null for the defaults.</param>
+    public static AttributionEstimator LayerFeatureAblation(this AttributionCatalog catalog, string onnxModelPath, LayerFeatureAblationOptions? options = null, ExplainOptions? pipeline = null) =>
+        catalog.Typed(AttributionCatalog.OnnxModel(onnxModelPath), "layer-feature-ablation", options, pipeline);
+
+    /// <summary>Feature permutation of a layer of an ONNX model (set Layer): a pipeline step appending its attributions.</summary>
+    /// <param name="catalog">The attribution catalog.</param>
+    /// <param name="onnxModelPath">The ONNX model.</param>
+    /// <param name="options">The method's options; null for its defaults (Captum's).</param>
+    /// <param name="pipeline">Columns, target, background and groups; null for the defaults.</param>
+    public static AttributionEstimator LayerFeaturePermutation(this AttributionCatalog catalog, string onnxModelPath, LayerFeaturePermutationOptions? options = null, ExplainOptions? pipeline = null) =>
+        catalog.Typed(AttributionCatalog.OnnxModel(onnxModelPath), "layer-feature-permutation", options, pipeline);
+
+    /// <summary>Layer-wise relevance propagation of an ONNX model: a pipeline step appending its attributions.</summary>
+    /// <param name="catalog">The attribution catalog.</param>
+    /// <param name="onnxModelPath">The ONNX model.</param>
+    /// <param name="options">The method's options; null for its defaults (Captum's).</param>
+    /// <param name="pipeline">Columns, target, background and groups; null for the defaults.</param>
+    public static AttributionEstimator Lrp(this AttributionCatalog catalog, string onnxModelPath, LrpOptions? options = null, ExplainOptions? pipeline = null) =>
+        catalog.Typed(AttributionCatalog.OnnxModel(onnxModelPath), "lrp", options, pipeline);
+
+    /// <summary>Layer-wise relevance propagation to a layer of an ONNX model (set Layer): a pipeline step appending its attributions.</summary>
+    /// <param name="catalog">The attribution catalog.</param>
+    /// <param name="onnxModelPath">The ONNX model.</param>
+    /// <param name="options">The method's options; null for its defaults (Captum's).</param>
+    /// <param name="pipeline">Columns, target, background and groups; null for the defaults.</param>
+    public static AttributionEstimator LayerLrp(this AttributionCatalog catalog, string onnxModelPath, LayerLrpOptions? options = null, ExplainOptions? pipeline = null) =>
+        catalog.Typed(AttributionCatalog.OnnxModel(onnxModelPath), "layer-lrp", options, pipeline);
 }

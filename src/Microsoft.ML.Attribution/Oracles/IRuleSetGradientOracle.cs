@@ -8,7 +8,7 @@ public enum GradientRules
     /// <summary>True gradients.</summary>
     Standard,
 
-    /// <summary>DeepLIFT's rescale rule on elementwise nonlinearities; MaxPool keeps its ordinary gradient (Captum 0.8's numbers).</summary>
+    /// <summary>DeepLIFT's rescale rule on elementwise nonlinearities; MaxPool keeps its ordinary gradient.</summary>
     DeepLiftRescale,
 
     /// <summary>DeepLIFT's rescale rule with its MaxPool rule (exact summation-to-delta through MaxPool).</summary>
@@ -19,6 +19,12 @@ public enum GradientRules
 
     /// <summary>Deconvolution: Relu passes relu(dY) regardless of its input.</summary>
     Deconvolution,
+
+    /// <summary>
+    /// DeepLIFT as Captum's module hooks compute it (DeepLift's default): rescale and MaxPool rules, where an op fed
+    /// straight by another hooked op hands that op its ordinary gradient (so after a ReLU the MaxPool rule has no effect).
+    /// </summary>
+    DeepLiftCaptum,
 }
 
 /// <summary>

@@ -47,7 +47,8 @@ public sealed class OnnxGradientOracle : IRuleSetGradientOracle, IBufferedOracle
             throw new ArgumentException($"Input '{InputName}' is not an input of the model; its inputs are {string.Join(", ", model.Inputs.Select(i => i.Name))}.");
         OtherInputs = model.Inputs.Where(i => i.Name != InputName).Select(i => i.Name).ToList();
         if (OtherInputs.Count > 0 && !allowOtherInputs)
-            throw new ArgumentException($"The model has further inputs ({string.Join(", ", OtherInputs)}) besides '{InputName}'; only single-input models are supported by this oracle.");
+            throw new ArgumentException($"The model has further inputs ({string.Join(", ", OtherInputs)}) besides '{InputName}'; this oracle feeds one input. " +
+                "Use MultiInputModel (Microsoft.ML.Attribution.MultiInput) to attribute some inputs and hold the others.");
         OutputName = outputName ?? model.Outputs[0].Name;
         model.RequireTensor(OutputName);
         var inputType = model.Types[InputName];
@@ -185,13 +186,14 @@ public sealed class OnnxGradientOracle : IRuleSetGradientOracle, IBufferedOracle
         return (AsRows(results[0], inputs.Rows), results[1]);
     }
 
-    private static GradientRuleSet RuleSet(GradientRules rules) => rules switch
+    internal static GradientRuleSet RuleSet(GradientRules rules) => rules switch
     {
         GradientRules.Standard => GradientRuleSet.Standard,
         GradientRules.DeepLiftRescale => Autodiff.RuleSets.DeepLiftRules.Rescale,
         GradientRules.DeepLiftRescaleWithMaxPool => Autodiff.RuleSets.DeepLiftRules.RescaleWithMaxPool,
         GradientRules.GuidedBackprop => Autodiff.RuleSets.GuidedBackpropRules.Guided,
         GradientRules.Deconvolution => Autodiff.RuleSets.GuidedBackpropRules.Deconvolution,
+        GradientRules.DeepLiftCaptum => Autodiff.RuleSets.DeepLiftRules.CaptumHooks,
         _ => throw new ArgumentOutOfRangeException(nameof(rules), rules, "Unknown gradient rule set."),
     };
 

@@ -37,7 +37,17 @@ public sealed class OnnxLayerOracle : ILayerOracle
     public OnnxLayerOracle(byte[] modelBytes, string layer, string? inputName = null, string? outputName = null, RuntimeOptions? options = null)
         : this(OnnxModel.Load(modelBytes), layer, inputName, outputName, options) { }
 
-    internal OnnxLayerOracle(OnnxModel model, string layer, string? inputName, string? outputName, RuntimeOptions? options)
+    /// <param name="model">The model.</param>
+    /// <param name="layer">Name of the layer tensor.</param>
+    /// <param name="inputName">The attributed input; default: the model's first input.</param>
+    /// <param name="outputName">The explained output; default: the model's first output.</param>
+    /// <param name="options">ONNX Runtime settings; default CPU.</param>
+    /// <param name="held">
+    /// The model's other inputs, one row each (<c>[1, …]</c>), fed repeated alongside every chunk (a multi-input model
+    /// whose other inputs are held fixed, e.g. an attention mask); null for a single-input model.
+    /// </param>
+    internal OnnxLayerOracle(OnnxModel model, string layer, string? inputName, string? outputName, RuntimeOptions? options,
+        IReadOnlyList<NamedInput>? held = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(layer);
@@ -46,9 +56,11 @@ public sealed class OnnxLayerOracle : ILayerOracle
         InputName = inputName ?? model.Inputs[0].Name;
         if (!model.IsInput(InputName))
             throw new ArgumentException($"Input '{InputName}' is not an input of the model; its inputs are {string.Join(", ", model.Inputs.Select(i => i.Name))}.");
-        if (model.Inputs.Count > 1)
-            throw new ArgumentException($"The model has further inputs ({string.Join(", ", model.Inputs.Where(i => i.Name != InputName).Select(i => i.Name))}) " +
-                $"besides '{InputName}'; layer attribution supports single-input models.");
+        _held = held ?? [];
+        var missing = model.Inputs.Select(i => i.Name).Where(n => n != InputName && !_held.Any(h => h.Name == n)).ToList();
+        if (missing.Count > 0)
+            throw new ArgumentException($"The model has further inputs ({string.Join(", ", missing)}) besides '{InputName}'; " +
+                "give them through MultiInputModel (Microsoft.ML.Attribution.MultiInput), which holds them fixed.");
         OutputName = outputName ?? model.Outputs[0].Name;
         model.RequireTensor(OutputName);
         var inputType = model.Types[InputName];
@@ -90,6 +102,28 @@ public sealed class OnnxLayerOracle : ILayerOracle
 
     private readonly string _tokenIdType;
 
+    /// <summary>The held inputs, one row each; swapped between rows when they differ per row.</summary>
+    internal IReadOnlyList<NamedInput> Held
+    {
+        get => _held;
+        set
+        {
+            if (value.Count != _held.Count || value.Any(v => !_held.Any(h => h.Name == v.Name)))
+                throw new ArgumentException("The held inputs of a layer oracle keep their names.");
+            _held = value;
+            foreach (var oracle in _tensorOracles.Values)
+            {
+                if (oracle.IsValueCreated && oracle.Value is MultiInput.MultiInputOracle multi) multi.Held = value;
+            }
+        }
+    }
+
+    private IReadOnlyList<NamedInput> _held;
+
+    /// <summary>The feeds plus the held inputs the session reads, each repeated for <paramref name="n"/> rows.</summary>
+    private IReadOnlyList<NamedInput> WithHeld(OnnxSession session, IReadOnlyList<NamedInput> feeds, int n) =>
+        _held.Count == 0 ? feeds : [.. feeds, .. MultiInput.MultiInputOracle.Repeat(_held.Where(h => session.InputNames.Contains(h.Name)), n)];
+
     /// <summary>The most rows one call may carry (a model exported with a fixed batch), or null for no limit.</summary>
     public int? MaxRowsPerCall { get; }
 
@@ -101,7 +135,7 @@ public sealed class OnnxLayerOracle : ILayerOracle
 
     private OnnxModel Full { get; }
 
-    private readonly ConcurrentDictionary<string, Lazy<OnnxGradientOracle>> _tensorOracles = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<IGradientOracle>> _tensorOracles = new(StringComparer.Ordinal);
 
     /// <summary>
     /// A gradient oracle over the same model whose explained output is <paramref name="tensor"/> (e.g. the layer), made
@@ -109,11 +143,13 @@ public sealed class OnnxLayerOracle : ILayerOracle
     /// </summary>
     IGradientOracle ILayerOracle.AsGradientOracle(string tensor) => AsGradientOracle(tensor);
 
-    internal OnnxGradientOracle AsGradientOracle(string tensor)
+    internal IGradientOracle AsGradientOracle(string tensor)
     {
         if (InputIsTokenIds)
             throw new ArgumentException($"Input '{InputName}' holds token ids, which have no gradient; neuron gradients need float32 inputs.");
-        return _tensorOracles.GetOrAdd(tensor, t => new Lazy<OnnxGradientOracle>(() => new OnnxGradientOracle(Full, InputName, t, Options))).Value;
+        return _tensorOracles.GetOrAdd(tensor, t => new Lazy<IGradientOracle>(() => _held.Count == 0 ? new OnnxGradientOracle(Full, InputName, t, Options)
+            : new MultiInput.MultiInputOracle(Full, t, [new MultiInput.InputSlot(InputName, _inputRowShape ?? throw new ArgumentException(
+                $"Input '{InputName}' has no fixed row shape; neuron gradients of a multi-input model need one."), 0, false)], _held, Options))).Value;
     }
 
     private string RequireLayer(string layer)
@@ -225,10 +261,10 @@ public sealed class OnnxLayerOracle : ILayerOracle
                 memories[t] = into?.Invoke(t, rowShapes[t]!) ?? scratch[t].Take(size).AsMemory(0, size);
                 bound[t] = new NamedOutput(outputs[t], memories[t], [n, .. rowShapes[t]!]);
             }
-            session.RunInto(feeds, bound);
+            session.RunInto(WithHeld(session, feeds, n), bound);
             return memories.Select(m => (ReadOnlyMemory<float>)m).ToArray();
         }
-        var results = session.Run(feeds, outputs);
+        var results = session.Run(WithHeld(session, feeds, n), outputs);
         for (int t = 0; t < outputs.Count; t++)
         {
             RequireBatchAxis(results[t], outputs[t], n);
@@ -307,7 +343,7 @@ public sealed class OnnxLayerOracle : ILayerOracle
         var entry = GradientEntry("cut|" + layer, () =>
         {
             var cut = Model.CutAt(layer);
-            var others = cut.Inputs.Select(i => i.Name).Where(n => n != layer && n != InputName).ToList();
+            var others = cut.Inputs.Select(i => i.Name).Where(n => n != layer && n != InputName && !_held.Any(h => h.Name == n)).ToList();
             if (others.Count > 0)
                 throw new InvalidOperationException($"The graph cut at '{layer}' reads inputs {string.Join(", ", others)} that cannot be fed.");
             return GradientGraphBuilder.Build(cut, OutputName, [layer], GradientRuleSet.Standard);
@@ -336,7 +372,7 @@ public sealed class OnnxLayerOracle : ILayerOracle
             int o = (int)NdArray<float>.ShapeSize(outputRowShape);
             var output = scratch[0].Take(n * o).AsMemory(0, n * o);
             var gradient = scratch[1].Take(n * layerSize).AsMemory(0, n * layerSize);
-            entry.Session.RunInto(feeds, [new NamedOutput(OutputName, output, [n, .. outputRowShape]),
+            entry.Session.RunInto(WithHeld(entry.Session, feeds, n), [new NamedOutput(OutputName, output, [n, .. outputRowShape]),
                 new NamedOutput(graph.GradientOutputs[0], gradient, [n, .. layerRowShape])]);
             for (int i = 0; i < n; i++)
                 consume(start + i, output.Span.Slice(i * o, o), gradient.Span.Slice(i * layerSize, layerSize));

@@ -131,14 +131,14 @@ public sealed class CliCheckTests
     }
 
     [TestMethod]
-    public void MultiInputModel_IsRefusedAsNotSupported()
+    public void MultiInputModel_WithOnePlainInput_AsksForNamedInputs()
     {
         var g = new TestGraph(elemType: OnnxDataType.Float).Input("a", "batch", 3).Input("b", "batch", 3);
         g.Output(g.Node("Add", ["a", "b"]));
         string model = Temp("two.onnx");
         g.Build().Save(model);
         AssertUsageError(Run("explain", "--model", model, "--input", Toy.InputPath, "--method", "saliency", "--out", Temp("a.npy")),
-            "2 inputs (a, b)", "single-input");
+            "2 inputs (a, b)", "--input NAME=FILE", "--fixed NAME=FILE");
     }
 
     [TestMethod]

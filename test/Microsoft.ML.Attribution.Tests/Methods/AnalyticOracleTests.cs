@@ -93,6 +93,8 @@ public sealed class AnalyticOracleTests
             AssertArrays.Close(expected, result.Attributions.Row(r).ToArray(), 1e-6, $"row {r}");
             Assert.AreEqual(0, result.ConvergenceDelta![r], 1e-5, "summation to delta");
         }
+        Assert.AreEqual(GradientRules.DeepLiftCaptum, oracle.LastRules);
+        new DeepLift(oracle, DeepLiftMode.MaxPoolGradient).Attribute(Rows, baseline, Target.Class(0));
         Assert.AreEqual(GradientRules.DeepLiftRescale, oracle.LastRules);
         new DeepLift(oracle, maxPoolRule: true).Attribute(Rows, baseline, Target.Class(0));
         Assert.AreEqual(GradientRules.DeepLiftRescaleWithMaxPool, oracle.LastRules);

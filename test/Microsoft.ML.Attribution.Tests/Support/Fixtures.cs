@@ -78,9 +78,9 @@ internal static class Fixtures
 
     public static IReadOnlyList<FixtureCase> Cases => All.Value;
 
-    /// <summary>Case names of one method, for [DynamicData].</summary>
+    /// <summary>Case names of one method, for [DynamicData] (the Captum-suite cases, whose parameters CaptumSuiteTests reads, aside).</summary>
     public static IEnumerable<object[]> NamesOf(string method) =>
-        Cases.Where(c => c.Method == method).Select(c => new object[] { c.Name });
+        Cases.Where(c => c.Method == method && !c.Name.StartsWith("suite_", StringComparison.Ordinal)).Select(c => new object[] { c.Name });
 
     public static FixtureCase Case(string name) => Cases.Single(c => c.Name == name);
 

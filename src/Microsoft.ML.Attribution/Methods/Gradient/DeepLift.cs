@@ -3,6 +3,30 @@ using Microsoft.ML.Attribution.Tensors;
 
 namespace Microsoft.ML.Attribution.Methods;
 
+/// <summary>Which DeepLIFT rules a <see cref="DeepLift"/> applies.</summary>
+public enum DeepLiftMode
+{
+    /// <summary>
+    /// Captum's DeepLift default: the rescale rule on ReLU, ELU, LeakyReLU, Sigmoid, Tanh and Softplus, DeepLIFT's
+    /// MaxPool rule and Captum's Softmax rule (the rescale quotient less its mean over the whole batch tensor, inputs
+    /// and references together — so with Softmax the numbers depend on which rows share a model call, as in Captum,
+    /// and equal Captum's when the internal batch holds all rows), applied as Captum's module hooks apply them: where one of these ops feeds straight into another
+    /// (ReLU → MaxPool), the upstream op's rule reads the downstream op's ordinary gradient, so after a ReLU the MaxPool
+    /// rule has no effect (and summation-to-delta does not hold exactly), while after a Linear it does.
+    /// Not reproduced, where Captum's hooks give numbers no rule describes: a tensor read by two hooked modules (each
+    /// input hook replaces the whole gradient, so Captum keeps only the last module's branch; here both branches add
+    /// up); MaxPool's fallback where |Δin| &lt; 1e-10 (Captum takes the first row's gradient for every row). ONNX does not
+    /// tell nn.ReLU from F.relu, which Captum leaves unhooked.
+    /// </summary>
+    Captum,
+
+    /// <summary>The rescale rule and the MaxPool rule in full, everywhere: exact summation-to-delta through MaxPool (Softmax keeps its gradient).</summary>
+    Exact,
+
+    /// <summary>The rescale rule; MaxPool passes its ordinary gradient.</summary>
+    MaxPoolGradient,
+}
+
 /// <summary>
 /// DeepLIFT with the rescale rule (Shrikumar, Greenside &amp; Kundaje, "Learning Important Features Through Propagating
 /// Activation Differences", ICML 2017; Captum's DeepLift): attribution = (x − x₀)·m, where m is the gradient of the
@@ -13,19 +37,31 @@ namespace Microsoft.ML.Attribution.Methods;
 public sealed class DeepLift
 {
     private readonly IRuleSetGradientOracle _oracle;
-    private readonly bool _maxPoolRule;
+    private readonly DeepLiftMode _mode;
 
     /// <summary>Creates the method over a model whose backward pass can take DeepLIFT's rules (e.g. an <see cref="OnnxGradientOracle"/>).</summary>
     /// <param name="oracle">The model.</param>
-    /// <param name="maxPoolRule">
-    /// Apply DeepLIFT's MaxPool rule (exact summation-to-delta through MaxPool). Default false: MaxPool passes its
-    /// ordinary gradient, which reproduces Captum 0.8's numbers.
-    /// </param>
-    public DeepLift(IRuleSetGradientOracle oracle, bool maxPoolRule = false)
+    /// <param name="mode">Which rules apply; default Captum's (see <see cref="DeepLiftMode.Captum"/>).</param>
+    public DeepLift(IRuleSetGradientOracle oracle, DeepLiftMode mode = DeepLiftMode.Captum)
     {
         _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
-        _maxPoolRule = maxPoolRule;
+        _mode = Enum.IsDefined(mode) ? mode : throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown DeepLift mode.");
     }
+
+    /// <summary>Creates the method with DeepLIFT's MaxPool rule on (<see cref="DeepLiftMode.Exact"/>) or off (<see cref="DeepLiftMode.MaxPoolGradient"/>).</summary>
+    /// <param name="oracle">The model.</param>
+    /// <param name="maxPoolRule">Apply DeepLIFT's MaxPool rule everywhere.</param>
+    public DeepLift(IRuleSetGradientOracle oracle, bool maxPoolRule)
+        : this(oracle, maxPoolRule ? DeepLiftMode.Exact : DeepLiftMode.MaxPoolGradient)
+    {
+    }
+
+    internal static GradientRules RulesOf(DeepLiftMode mode) => mode switch
+    {
+        DeepLiftMode.Exact => GradientRules.DeepLiftRescaleWithMaxPool,
+        DeepLiftMode.MaxPoolGradient => GradientRules.DeepLiftRescale,
+        _ => GradientRules.DeepLiftCaptum,
+    };
 
     /// <summary>Attributes each row's target output to the input elements.</summary>
     /// <param name="inputs">Rows to explain.</param>
@@ -54,7 +90,7 @@ public sealed class DeepLift
     /// <summary>The paired-batch pass over rows with their own baselines (also used by DeepLiftShap).</summary>
     internal AttributionResult Run(NdArray<float> inputs, NdArray<float> reference, int[] targets, int outputSize, int chunk)
     {
-        var rules = _maxPoolRule ? GradientRules.DeepLiftRescaleWithMaxPool : GradientRules.DeepLiftRescale;
+        var rules = RulesOf(_mode);
         int rows = inputs.Rows, rowSize = inputs.RowSize;
         var attributions = new NdArray<float>(inputs.Shape);
         var delta = new float[rows];
@@ -100,15 +136,23 @@ public sealed class DeepLift
 public sealed class DeepLiftShap
 {
     private readonly IRuleSetGradientOracle _oracle;
-    private readonly bool _maxPoolRule;
+    private readonly DeepLiftMode _mode;
 
     /// <summary>Creates the method over a model whose backward pass can take DeepLIFT's rules (e.g. an <see cref="OnnxGradientOracle"/>).</summary>
     /// <param name="oracle">The model.</param>
-    /// <param name="maxPoolRule">Apply DeepLIFT's MaxPool rule (see <see cref="DeepLift"/>).</param>
-    public DeepLiftShap(IRuleSetGradientOracle oracle, bool maxPoolRule = false)
+    /// <param name="mode">Which rules apply (see <see cref="DeepLift"/>); default Captum's.</param>
+    public DeepLiftShap(IRuleSetGradientOracle oracle, DeepLiftMode mode = DeepLiftMode.Captum)
     {
         _oracle = oracle ?? throw new ArgumentNullException(nameof(oracle));
-        _maxPoolRule = maxPoolRule;
+        _mode = Enum.IsDefined(mode) ? mode : throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown DeepLift mode.");
+    }
+
+    /// <summary>Creates the method with DeepLIFT's MaxPool rule on (<see cref="DeepLiftMode.Exact"/>) or off (<see cref="DeepLiftMode.MaxPoolGradient"/>).</summary>
+    /// <param name="oracle">The model.</param>
+    /// <param name="maxPoolRule">Apply DeepLIFT's MaxPool rule everywhere.</param>
+    public DeepLiftShap(IRuleSetGradientOracle oracle, bool maxPoolRule)
+        : this(oracle, maxPoolRule ? DeepLiftMode.Exact : DeepLiftMode.MaxPoolGradient)
+    {
     }
 
     /// <summary>Attributes each row's target output against the baseline distribution.</summary>
@@ -138,7 +182,7 @@ public sealed class DeepLiftShap
                 baselineDistribution.Row(b).CopyTo(references.Row(r * count + b));
             }
         }
-        var pairs = new DeepLift(_oracle, _maxPoolRule).Run(expanded, references, Enumerable.Range(0, rows * count).Select(i => targets[i / count]).ToArray(), outputSize, chunk);
+        var pairs = new DeepLift(_oracle, _mode).Run(expanded, references, Enumerable.Range(0, rows * count).Select(i => targets[i / count]).ToArray(), outputSize, chunk);
         var attributions = new NdArray<float>(inputs.Shape);
         var delta = new float[rows];
         for (int r = 0; r < rows; r++)

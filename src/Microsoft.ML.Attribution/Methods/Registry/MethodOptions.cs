@@ -52,15 +52,15 @@ public sealed record InputXGradientOptions : MethodOptions;
 /// <summary>DeepLift (rescale rule; Shrikumar et al. 2017).</summary>
 public sealed record DeepLiftOptions : MethodOptions
 {
-    /// <summary>Apply DeepLift's max-pool rule (off: Captum's effective behaviour after a ReLU).</summary>
-    public bool MaxPoolRule { get; init; }
+    /// <summary>Which rules apply (default Captum's: its max-pool rule takes effect except straight after a hooked nonlinearity).</summary>
+    public DeepLiftMode Rules { get; init; } = DeepLiftMode.Captum;
 }
 
 /// <summary>DeepLift SHAP over a baseline distribution.</summary>
 public sealed record DeepLiftShapOptions : MethodOptions
 {
-    /// <summary>Apply DeepLift's max-pool rule.</summary>
-    public bool MaxPoolRule { get; init; }
+    /// <summary>Which rules apply (as for DeepLift).</summary>
+    public DeepLiftMode Rules { get; init; } = DeepLiftMode.Captum;
 }
 
 /// <summary>Guided backpropagation.</summary>
@@ -260,3 +260,99 @@ public sealed record TreeShapOptions : MethodOptions
 
 /// <summary>Exact linear SHAP: w·(x − E[x]) over the background.</summary>
 public sealed record LinearShapOptions : MethodOptions;
+
+/// <summary>Layer DeepLift (rescale rule) at a layer.</summary>
+public sealed record LayerDeepLiftOptions : LayerMethodOptions
+{
+    /// <summary>Multiply the multipliers by the layer's change (Captum's multiply_by_inputs).</summary>
+    public bool MultiplyByInputs { get; init; } = true;
+
+    /// <summary>Apply DeepLift's max-pool rule.</summary>
+    public bool MaxPoolRule { get; init; }
+}
+
+/// <summary>Layer DeepLift SHAP over a baseline distribution.</summary>
+public sealed record LayerDeepLiftShapOptions : LayerMethodOptions
+{
+    /// <summary>Multiply the multipliers by the layer's change (Captum's multiply_by_inputs).</summary>
+    public bool MultiplyByInputs { get; init; } = true;
+
+    /// <summary>Apply DeepLift's max-pool rule.</summary>
+    public bool MaxPoolRule { get; init; }
+}
+
+/// <summary>Layer gradient SHAP.</summary>
+public sealed record LayerGradientShapOptions : LayerMethodOptions, ISeededOptions
+{
+    /// <summary>Samples per row (Captum's n_samples).</summary>
+    public int Samples { get; init; } = 5;
+
+    /// <summary>Standard deviation of the input noise (Captum's stdevs).</summary>
+    public double Stdevs { get; init; }
+
+    /// <summary>Multiply the gradients by the layer's change (Captum's multiply_by_inputs).</summary>
+    public bool MultiplyByInputs { get; init; } = true;
+
+    /// <inheritdoc />
+    public int Seed { get; init; } = 1;
+}
+
+/// <summary>Layer feature ablation (layer elements replaced by 0).</summary>
+public sealed record LayerFeatureAblationOptions : LayerMethodOptions;
+
+/// <summary>Layer feature permutation (layer elements shuffled across the batch).</summary>
+public sealed record LayerFeaturePermutationOptions : LayerMethodOptions, ISeededOptions
+{
+    /// <inheritdoc />
+    public int Seed { get; init; } = 1;
+}
+
+/// <summary>DeepLift of one neuron.</summary>
+public sealed record NeuronDeepLiftOptions : NeuronMethodOptions
+{
+    /// <summary>Apply DeepLift's max-pool rule.</summary>
+    public bool MaxPoolRule { get; init; }
+}
+
+/// <summary>DeepLift SHAP of one neuron over a baseline distribution.</summary>
+public sealed record NeuronDeepLiftShapOptions : NeuronMethodOptions
+{
+    /// <summary>Apply DeepLift's max-pool rule.</summary>
+    public bool MaxPoolRule { get; init; }
+}
+
+/// <summary>Gradient SHAP of one neuron.</summary>
+public sealed record NeuronGradientShapOptions : NeuronMethodOptions, ISeededOptions
+{
+    /// <summary>Samples per row (Captum's n_samples).</summary>
+    public int Samples { get; init; } = 5;
+
+    /// <summary>Standard deviation of the input noise (Captum's stdevs).</summary>
+    public double Stdevs { get; init; }
+
+    /// <inheritdoc />
+    public int Seed { get; init; } = 1;
+}
+
+/// <summary>Guided backpropagation of one neuron.</summary>
+public sealed record NeuronGuidedBackpropOptions : NeuronMethodOptions;
+
+/// <summary>Deconvolution of one neuron.</summary>
+public sealed record NeuronDeconvolutionOptions : NeuronMethodOptions;
+
+/// <summary>Feature ablation of one neuron.</summary>
+public sealed record NeuronFeatureAblationOptions : NeuronMethodOptions;
+
+/// <summary>Layer-wise relevance propagation.</summary>
+public sealed record LrpOptions : MethodOptions
+{
+    /// <summary>Rules laid over Captum's defaults, e.g. "Conv=gamma:0.25,/fc1/Gemm=epsilon:1e-6" (see <see cref="LrpRules.Parse"/>); null for the defaults.</summary>
+    public string? Rules { get; init; }
+}
+
+/// <summary>Layer-wise relevance propagation to a layer.</summary>
+public sealed record LayerLrpOptions : LayerMethodOptions
+{
+    /// <summary>Rules laid over Captum's defaults (see <see cref="LrpRules.Parse"/>); null for the defaults.</summary>
+    public string? Rules { get; init; }
+}

@@ -99,8 +99,27 @@ public sealed class AttributionMethod
         options ??= CreateDefaultOptions();
         if (options.GetType() != OptionsType)
             throw new ArgumentException($"Method '{Name}' takes {OptionsType.Name}, got {options.GetType().Name}.", nameof(options));
+        if (inputs.Target is { IsAll: true })
+        {
+            var model = inputs.ForwardModel(Name);
+            var rows = inputs.Rows ?? throw new ArgumentException($"Target.All on token ids: give Target.Class for each output index of '{model.OutputName}'.");
+            return Target.ForEachOutput(model, rows, target => _run(WithTarget(inputs, target), options));
+        }
         return _run(inputs, options);
     }
+
+    /// <summary>A copy of <paramref name="inputs"/> (every field, whatever it holds) with another target.</summary>
+    private static MethodInputs WithTarget(MethodInputs inputs, Target target)
+    {
+        var copy = (MethodInputs)CloneMethod.Invoke(inputs, null)!;
+        TargetProperty.SetValue(copy, target);
+        return copy;
+    }
+
+    private static readonly System.Reflection.MethodInfo CloneMethod =
+        typeof(object).GetMethod("MemberwiseClone", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!;
+
+    private static readonly System.Reflection.PropertyInfo TargetProperty = typeof(MethodInputs).GetProperty(nameof(MethodInputs.Target))!;
 
     /// <summary>
     /// This method with its model and options fixed, as a method object (e.g. the base method of a
@@ -157,9 +176,9 @@ public static class MethodRegistry
         Add<InputXGradientOptions>("input-x-gradient", "Input × gradient", G,
             (i, o) => new InputXGradient(i.GradientModel("input-x-gradient")).Attribute(i.FloatRows("input-x-gradient"), i.Target, i.InternalBatchSize));
         Add<DeepLiftOptions>("deeplift", "DeepLift rescale rule (Shrikumar 2017)", G | B | D,
-            (i, o) => new DeepLift(i.RuleSetModel("deeplift"), o.MaxPoolRule).Attribute(i.FloatRows("deeplift"), i.Baselines, i.Target, i.InternalBatchSize));
+            (i, o) => new DeepLift(i.RuleSetModel("deeplift"), o.Rules).Attribute(i.FloatRows("deeplift"), i.Baselines, i.Target, i.InternalBatchSize));
         Add<DeepLiftShapOptions>("deeplift-shap", "DeepLift SHAP over a baseline distribution", G | B | D | MethodCapabilities.RequiresBaselines,
-            (i, o) => new DeepLiftShap(i.RuleSetModel("deeplift-shap"), o.MaxPoolRule).Attribute(i.FloatRows("deeplift-shap"), i.RequiredBaselines("deeplift-shap"), i.Target, i.InternalBatchSize));
+            (i, o) => new DeepLiftShap(i.RuleSetModel("deeplift-shap"), o.Rules).Attribute(i.FloatRows("deeplift-shap"), i.RequiredBaselines("deeplift-shap"), i.Target, i.InternalBatchSize));
         Add<GuidedBackpropOptions>("guided-backprop", "Guided backpropagation", G,
             (i, _) => new GuidedBackprop(i.RuleSetModel("guided-backprop")).Attribute(i.FloatRows("guided-backprop"), i.Target, i.InternalBatchSize));
         Add<DeconvolutionOptions>("deconvolution", "Deconvolution", G,
@@ -236,6 +255,46 @@ public static class MethodRegistry
         Add<NeuronConductanceOptions>("neuron-conductance", "Neuron conductance", N | B,
             (i, o) => new NeuronConductance(i.Layer("neuron-conductance", o), o.MultiplyByInputs).Attribute(i.FloatRows("neuron-conductance"),
                 Neuron("neuron-conductance", o), i.Baselines, i.Target, o.Steps, o.Integration, i.InternalBatchSize, o.LayerInput));
+
+        // Issue 17: the rest of Captum's layer and neuron classes, and LRP.
+        const MethodCapabilities R = MethodCapabilities.RequiresBaselines;
+        Add<LayerDeepLiftOptions>("layer-deeplift", "DeepLift rescale rule at a layer", G | L | B | D,
+            (i, o) => new LayerDeepLift(i.Layer("layer-deeplift", o), o.MultiplyByInputs, o.MaxPoolRule).Attribute(i.FloatRows("layer-deeplift"), i.Baselines, i.Target,
+                i.InternalBatchSize, o.LayerInput));
+        Add<LayerDeepLiftShapOptions>("layer-deeplift-shap", "DeepLift SHAP at a layer over a baseline distribution", G | L | B | D | R,
+            (i, o) => new LayerDeepLiftShap(i.Layer("layer-deeplift-shap", o), o.MultiplyByInputs, o.MaxPoolRule).Attribute(i.FloatRows("layer-deeplift-shap"),
+                i.RequiredBaselines("layer-deeplift-shap"), i.Target, i.InternalBatchSize, o.LayerInput));
+        Add<LayerGradientShapOptions>("layer-gradient-shap", "Gradient SHAP at a layer", G | L | B | D | S | R,
+            (i, o) => new LayerGradientShap(i.Layer("layer-gradient-shap", o), o.MultiplyByInputs).Attribute(i.FloatRows("layer-gradient-shap"),
+                i.RequiredBaselines("layer-gradient-shap"), i.Target, o.Samples, o.Stdevs, o.Seed, i.InternalBatchSize, o.LayerInput));
+        Add<LayerFeatureAblationOptions>("layer-feature-ablation", "Feature ablation of a layer's elements (replaced by 0)", G | L,
+            (i, o) => new LayerFeatureAblation(i.Layer("layer-feature-ablation", o)).Attribute(i.FloatRows("layer-feature-ablation"), null, i.Target, null,
+                i.InternalBatchSize, o.LayerInput));
+        Add<LayerFeaturePermutationOptions>("layer-feature-permutation", "Feature permutation of a layer's elements across the batch", G | L | S,
+            (i, o) => new LayerFeaturePermutation(i.Layer("layer-feature-permutation", o)).Attribute(i.FloatRows("layer-feature-permutation"), i.Target, null, o.Seed,
+                i.InternalBatchSize, o.LayerInput));
+        Add<NeuronDeepLiftOptions>("neuron-deeplift", "DeepLift of one neuron", N | B,
+            (i, o) => new NeuronDeepLift(i.Layer("neuron-deeplift", o), o.MaxPoolRule).Attribute(i.FloatRows("neuron-deeplift"), Neuron("neuron-deeplift", o),
+                i.Baselines, i.InternalBatchSize, o.LayerInput));
+        Add<NeuronDeepLiftShapOptions>("neuron-deeplift-shap", "DeepLift SHAP of one neuron over a baseline distribution", N | B | R,
+            (i, o) => new NeuronDeepLiftShap(i.Layer("neuron-deeplift-shap", o), o.MaxPoolRule).Attribute(i.FloatRows("neuron-deeplift-shap"), Neuron("neuron-deeplift-shap", o),
+                i.RequiredBaselines("neuron-deeplift-shap"), i.InternalBatchSize, o.LayerInput));
+        Add<NeuronGradientShapOptions>("neuron-gradient-shap", "Gradient SHAP of one neuron", N | B | S | R,
+            (i, o) => new NeuronGradientShap(i.Layer("neuron-gradient-shap", o)).Attribute(i.FloatRows("neuron-gradient-shap"), Neuron("neuron-gradient-shap", o),
+                i.RequiredBaselines("neuron-gradient-shap"), o.Samples, o.Stdevs, o.Seed, i.InternalBatchSize, o.LayerInput));
+        Add<NeuronGuidedBackpropOptions>("neuron-guided-backprop", "Guided backpropagation of one neuron", N,
+            (i, o) => new NeuronGuidedBackprop(i.Layer("neuron-guided-backprop", o)).Attribute(i.FloatRows("neuron-guided-backprop"), Neuron("neuron-guided-backprop", o),
+                i.InternalBatchSize, o.LayerInput));
+        Add<NeuronDeconvolutionOptions>("neuron-deconvolution", "Deconvolution of one neuron", N,
+            (i, o) => new NeuronDeconvolution(i.Layer("neuron-deconvolution", o)).Attribute(i.FloatRows("neuron-deconvolution"), Neuron("neuron-deconvolution", o),
+                i.InternalBatchSize, o.LayerInput));
+        Add<NeuronFeatureAblationOptions>("neuron-feature-ablation", "Feature ablation of one neuron", N | B | MethodCapabilities.FeatureGroups,
+            (i, o) => new NeuronFeatureAblation(i.Layer("neuron-feature-ablation", o)).Attribute(i.FloatRows("neuron-feature-ablation"), Neuron("neuron-feature-ablation", o),
+                i.Baselines, i.FeatureMask, i.InternalBatchSize, o.LayerInput));
+        Add<LrpOptions>("lrp", "Layer-wise relevance propagation (epsilon, gamma, alpha-beta, identity rules per op type or node)", G | D,
+            (i, o) => new Lrp(i.GradientModel("lrp"), LrpRules.Parse(o.Rules)).Attribute(i.FloatRows("lrp"), i.Target, i.InternalBatchSize));
+        Add<LayerLrpOptions>("layer-lrp", "Layer-wise relevance propagation to a layer", G | L | D,
+            (i, o) => new LayerLrp(i.Layer("layer-lrp", o), LrpRules.Parse(o.Rules)).Attribute(i.FloatRows("layer-lrp"), i.Target, i.InternalBatchSize, o.LayerInput));
 
         Add<TreeShapOptions>("tree-shap", "Exact TreeSHAP for ML.NET tree ensembles (FastTree, FastForest, LightGBM)",
             MethodCapabilities.ExactForTrees | MethodCapabilities.Background | MethodCapabilities.FeatureGroups, RunTreeShap);
