@@ -19,7 +19,7 @@ public static class CliApp
         mlnet-explain explain --model M.onnx --input X.npy|.npz|.csv|.json --method NAME --out A.npy|.npz|.csv|.json
             (several model inputs: --input NAME=FILE repeated, --fixed NAME=FILE for held inputs, --baseline NAME=FILE)
             [--target N|all|predicted] [--baseline B] [--mask M] [--output NAME] [--batch-size INT]
-            [--delta-out D.npy] [--device cpu|cuda[:N]] [--quiet] [--fp64] [method options: mlnet-explain explain --method NAME --help]
+            [--delta-out D.npy] [--device cpu|cuda[:N]] [--cache-dir DIR] [--quiet] [--fp64] [method options: mlnet-explain explain --method NAME --help]
         """;
 
     private const string InfoUsage = "mlnet-explain info M.onnx      (or --model M.onnx)";

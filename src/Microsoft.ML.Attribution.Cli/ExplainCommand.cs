@@ -15,7 +15,7 @@ namespace Microsoft.ML.Attribution.Cli;
 internal static class ExplainCommand
 {
     /// <summary>Data-valued and run-wide options; every method setting comes from the registry's options records.</summary>
-    private static readonly string[] Common = ["model", "input", "method", "out", "target", "output", "batch-size", "device", "delta-out", "quiet", "fp64"];
+    private static readonly string[] Common = ["model", "input", "method", "out", "target", "output", "batch-size", "device", "delta-out", "quiet", "fp64", "cache-dir"];
 
     private static readonly string[] Data = ["baseline", "mask", "fixed"];
 
@@ -60,7 +60,12 @@ internal static class ExplainCommand
         if (maskPath is not null) DataFiles.CheckInput(maskPath, "mask");
         if (!File.Exists(modelPath)) throw new FileNotFoundException($"model file '{modelPath}' does not exist");
         string? outputName = options.String("output");
-        var runtime = RuntimeOptions.ForDevice(options.String("device") ?? "cpu") with { Log = m => stderr.WriteLine($"info: {m}") };
+        var runtime = RuntimeOptions.ForDevice(options.String("device") ?? "cpu") with
+        {
+            Log = m => stderr.WriteLine($"info: {m}"),
+            // Optimized and gradient graphs kept between runs: --cache-dir, else $MLNET_EXPLAIN_CACHE_DIR, else none.
+            CacheDirectory = options.String("cache-dir") ?? NullIfEmpty(Environment.GetEnvironmentVariable("MLNET_EXPLAIN_CACHE_DIR")),
+        };
         // --fp64: the model and its gradients computed in float64 (ComputePrecision.Float64).
         if (options.Has("fp64") && options.Bool("fp64") == true) runtime = runtime with { Precision = ComputePrecision.Float64 };
 
@@ -81,7 +86,7 @@ internal static class ExplainCommand
 
         var inputs = new MethodInputs
         {
-            Model = input.IsInteger ? null : new OnnxGradientOracle(modelPath, outputName: outputName, options: runtime),
+            Model = input.IsInteger ? null : new OnnxGradientOracle(graph, null, outputName, runtime), // the model parsed once
             LayerModel = layer => new OnnxLayerOracle(modelPath, layer, outputName: outputName, options: runtime),
             Rows = input.Floats,
             TokenIds = input.Ints,
@@ -126,6 +131,8 @@ internal static class ExplainCommand
 
     public static IEnumerable<AttributionMethod> Wrappable => MethodRegistry.All.Where(m => m.Has(MethodCapabilities.Gradients)
         && !m.Has(MethodCapabilities.TakesLayer) && !m.Has(MethodCapabilities.Wrapper) && !m.Has(MethodCapabilities.RequiresBaselines));
+
+    private static string? NullIfEmpty(string? text) => string.IsNullOrEmpty(text) ? null : text;
 
     private static T Parse<T>(Func<T> parse)
     {

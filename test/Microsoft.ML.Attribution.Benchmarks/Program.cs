@@ -4,7 +4,8 @@
 //      dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- treeshap   (adult TreeSHAP rows/s, quick look)
 //      dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- kshapgroups   (KernelSHAP groups vs slots: errors vs TreeSHAP)
 //      dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- adultpipeline   (adult TreeSHAP through .Explain(mlContext), quick look)
-//      dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- profile ig_resnet /tmp/prof  (ORT profiler, per-op time)
+//      dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- profile ig_resnet /tmp/prof [repeats]  (ORT profiler, per-op time; PROFILE_OFF=1: times only)
+//      dotnet run -c Release --project test/Microsoft.ML.Attribution.Benchmarks -- firstcall model.onnx input.npy  (first-call phases)
 using BenchmarkDotNet.Running;
 
 if (args.Length == 3 && args[0] == "pipeline")
@@ -12,9 +13,15 @@ if (args.Length == 3 && args[0] == "pipeline")
     Microsoft.ML.Attribution.Benchmarks.ExplainPipelineProbe.Run(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), args[2]);
     return;
 }
-if (args.Length == 3 && args[0] == "profile")
+if (args.Length is 3 or 4 && args[0] == "profile")
 {
-    Microsoft.ML.Attribution.Benchmarks.ProfileProbe.Run(args[1], args[2]);
+    Microsoft.ML.Attribution.Benchmarks.ProfileProbe.Run(args[1], args[2],
+        args.Length == 4 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 50);
+    return;
+}
+if (args.Length == 3 && args[0] == "firstcall")
+{
+    Microsoft.ML.Attribution.Benchmarks.FirstCallProbe.Run(args[1], args[2]);
     return;
 }
 if (args.Length == 1 && args[0] == "treeshap")

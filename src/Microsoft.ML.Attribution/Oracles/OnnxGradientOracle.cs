@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.ML.Attribution.Autodiff;
 using Microsoft.ML.Attribution.Onnx;
 using Microsoft.ML.Attribution.Runtime;
@@ -15,8 +14,8 @@ public sealed class OnnxGradientOracle : IRuleSetGradientOracle, IBufferedOracle
 {
     private readonly object _gate = new();
     private readonly int[]? _rowShape;
-    private readonly ConcurrentDictionary<string, Lazy<(GradientGraph Graph, OnnxSession Session)>> _graphs = new(StringComparer.Ordinal);
     private OnnxSession? _forwardSession;
+    private string? _modelHash;
     private readonly LearntRowShapes _rowShapes = new();
     private readonly OnnxModel? _float64Unwrapped;
 
@@ -107,28 +106,34 @@ public sealed class OnnxGradientOracle : IRuleSetGradientOracle, IBufferedOracle
 
     private OnnxSession ForwardSession
     {
-        get { lock (_gate) return _forwardSession ??= OnnxSession.Get(Model.ToBytes(), Options); }
+        get
+        {
+            lock (_gate)
+            {
+                if (_forwardSession is null)
+                {
+                    _forwardSession = _modelHash is not null ? OnnxSession.TryGet(_modelHash, Options) : null;
+                    _forwardSession ??= OnnxSession.Get(Model.ToBytes(), Options);
+                    _modelHash = _forwardSession.ModelHash;
+                }
+                return _forwardSession;
+            }
+        }
+    }
+
+    /// <summary>SHA-256 of the forward model's bytes: the key of its sessions and gradient graphs, in memory and on disk.</summary>
+    private string ModelHash
+    {
+        get { lock (_gate) return _modelHash ??= _forwardSession?.ModelHash ?? DiskCache.Hash(Model.ToBytes()); }
     }
 
     /// <summary>
     /// The gradient graph of the output with respect to <paramref name="wrt"/> under <paramref name="rules"/>, returning
-    /// <paramref name="extraOutputs"/> as well; built on first use and cached with its session.
+    /// <paramref name="extraOutputs"/> as well, with its session: built on first use, shared by every oracle over the
+    /// same model in the process, and kept between processes under <see cref="RuntimeOptions.CacheDirectory"/>.
     /// </summary>
-    internal GradientGraph Graph(GradientRuleSet rules, IReadOnlyList<string> wrt, IReadOnlyList<string>? extraOutputs = null) =>
-        Entry(rules, wrt, extraOutputs).Graph;
-
-    private (GradientGraph Graph, OnnxSession Session) Entry(GradientRuleSet rules, IReadOnlyList<string> wrt, IReadOnlyList<string>? extraOutputs)
-    {
-        string key = $"{rules.Name}|{string.Join("\u0001", wrt)}|{string.Join("\u0001", extraOutputs ?? [])}";
-        return _graphs.GetOrAdd(key, _ => new Lazy<(GradientGraph, OnnxSession)>(() =>
-        {
-            var graph = GradientGraphBuilder.Build(_float64Unwrapped ?? Model, OutputName, wrt, rules, extraOutputs);
-            // Backward ops without a float64 kernel (a Conv rule's ConvTranspose) run in float32 there too.
-            if (Options.Precision == ComputePrecision.Float64)
-                graph = graph with { Model = Float64Conversion.WrapFloat32Only(graph.Model, Options.RequireFloat64Kernels) };
-            return (graph, OnnxSession.Get(graph.Model.ToBytes(), Options));
-        })).Value;
-    }
+    internal GradientSession Graph(GradientRuleSet rules, IReadOnlyList<string> wrt, IReadOnlyList<string>? extraOutputs = null) =>
+        GradientSessions.Get(_float64Unwrapped ?? Model, ModelHash, OutputName, wrt, rules, extraOutputs, Options);
 
     /// <summary>The same model, input and output seen through one of its tensors, for the layer methods.</summary>
     /// <param name="layer">Name of the layer tensor (any float tensor of the graph).</param>
@@ -215,7 +220,8 @@ public sealed class OnnxGradientOracle : IRuleSetGradientOracle, IBufferedOracle
 
     void IBufferedOracle.ForwardBackwardInto(float[] inputs, int[] shape, float[] seed, Memory<float> outputs, Memory<float> gradients)
     {
-        var (graph, session) = Entry(GradientRuleSet.Standard, [InputName], null);
+        var graph = Graph(GradientRuleSet.Standard, [InputName]);
+        var session = graph.Session;
         int[] outputShape = [shape[0], .. RequireOutputRowShape(shape)];
         session.RunInto([new NamedInput(InputName, inputs, shape), new NamedInput(graph.SeedInput, seed, outputShape)],
             [new NamedOutput(OutputName, outputs, outputShape), new NamedOutput(graph.GradientOutputs[0], gradients, shape)]);
@@ -238,10 +244,10 @@ public sealed class OnnxGradientOracle : IRuleSetGradientOracle, IBufferedOracle
     /// shapes are known before the run (the explained output, gradients of the input) are written by ONNX Runtime
     /// straight into the returned arrays.
     /// </summary>
-    internal NdArray<float>[] Run(GradientGraph graph, NdArray<float> inputs, NdArray<float> seed, IReadOnlyList<string> outputs,
+    internal NdArray<float>[] Run(GradientSession graph, NdArray<float> inputs, NdArray<float> seed, IReadOnlyList<string> outputs,
         IReadOnlyList<NamedInput>? otherInputs = null)
     {
-        var (_, session) = Entry(graph.Rules, graph.Wrt, graph.ExtraOutputs);
+        var session = graph.Session;
         otherInputs ??= [];
         // The seed takes the output's own shape (rows arrive flattened); learn symbolic dims from one forward run.
         var outputRowShape = KnownOutputRowShape(inputs.Shape) ?? LearnOutputRowShape(FirstRow(inputs), otherInputs.Select(FirstRow).ToList());

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
 using Microsoft.ML.Attribution.Tensors;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -49,7 +48,8 @@ internal readonly record struct NamedOutput(string Name, Memory<float> Memory, i
 /// One ONNX Runtime inference session over model bytes, created with the provider the options ask for (CUDA when
 /// <see cref="RuntimeOptions.GpuDeviceId"/> is set and CUDA can be used; else the CPU with one log line, or an error
 /// when <see cref="RuntimeOptions.FallbackToCpu"/> is off). Sessions are cached per (model bytes, options),
-/// up to <see cref="MaxCachedSessions"/> (least recently used dropped first).
+/// up to <see cref="MaxCachedSessions"/> (least recently used dropped first), and with
+/// <see cref="RuntimeOptions.CacheDirectory"/> ONNX Runtime's optimized graphs are kept on disk for later processes.
 /// </summary>
 internal sealed class OnnxSession
 {
@@ -89,14 +89,52 @@ internal sealed class OnnxSession
 
     public IReadOnlyList<string> OutputNames { get; }
 
-    /// <summary>The cached session for these model bytes and options, created on first use.</summary>
+    /// <summary>
+    /// The cached session for these model bytes and options, created on first use (from ONNX Runtime's optimized graph
+    /// kept under <see cref="RuntimeOptions.CacheDirectory"/> when an earlier process left one there).
+    /// </summary>
     public static OnnxSession Get(byte[] model, RuntimeOptions options)
     {
-        var key = (Convert.ToHexString(SHA256.HashData(model)), options);
-        var entry = Cache.GetOrAdd(key, _ => new CacheEntry(new Lazy<OnnxSession>(() => Create(model, options))) { LastUsed = Interlocked.Increment(ref _clock) });
-        Interlocked.Exchange(ref entry.LastUsed, Interlocked.Increment(ref _clock));
+        string hash = DiskCache.Hash(model);
+        return GetOrAdd(hash, options, () => Create(model, hash, options));
+    }
+
+    /// <summary>
+    /// The session of the model with this SHA-256 when this process holds it or the disk cache has its optimized graph;
+    /// else null (the model bytes are needed).
+    /// </summary>
+    public static OnnxSession? TryGet(string modelHash, RuntimeOptions options)
+    {
+        if (Cache.TryGetValue((modelHash, options), out var entry)) return Touch(entry).Session.Value;
+        if (DiskCache.OptimizedModelPath(options, modelHash) is not { } path || !File.Exists(path)) return null;
+        var session = TryLoadOptimized(path, options);
+        return session is null ? null : GetOrAdd(modelHash, options, () => session);
+    }
+
+    private static OnnxSession GetOrAdd(string hash, RuntimeOptions options, Func<OnnxSession> create)
+    {
+        var entry = Cache.GetOrAdd((hash, options), _ => new CacheEntry(new Lazy<OnnxSession>(() => create().WithHash(hash))) { LastUsed = Interlocked.Increment(ref _clock) });
+        Touch(entry);
         if (Cache.Count > MaxCachedSessions) Trim();
         return entry.Session.Value;
+    }
+
+    private static CacheEntry Touch(CacheEntry entry)
+    {
+        Interlocked.Exchange(ref entry.LastUsed, Interlocked.Increment(ref _clock));
+        return entry;
+    }
+
+    /// <summary>Whether the session was made from an optimized graph in the disk cache.</summary>
+    public bool FromDiskCache { get; private init; }
+
+    /// <summary>The SHA-256 of the model bytes this session was made from (the key of both caches).</summary>
+    public string ModelHash { get; private set; } = "";
+
+    private OnnxSession WithHash(string hash)
+    {
+        ModelHash = hash;
+        return this;
     }
 
     /// <summary>How many sessions the cache holds.</summary>
@@ -126,11 +164,11 @@ internal sealed class OnnxSession
     /// <summary>Names of the execution providers the loaded ONNX Runtime build offers.</summary>
     public static IReadOnlyList<string> AvailableProviders() => OrtEnv.Instance().GetAvailableProviders();
 
-    private static OnnxSession Create(byte[] model, RuntimeOptions options)
+    private static SessionOptions NewSessionOptions(RuntimeOptions options, GraphOptimizationLevel level)
     {
         var sessionOptions = new SessionOptions
         {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            GraphOptimizationLevel = level,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
         };
         if (options.ProfilePrefix is { } prefix)
@@ -142,14 +180,63 @@ internal sealed class OnnxSession
         }
         if (options.IntraOpThreads > 0) sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
         if (options.InterOpThreads > 0) sessionOptions.InterOpNumThreads = options.InterOpThreads;
+        return sessionOptions;
+    }
+
+    private static OnnxSession Create(byte[] model, string hash, RuntimeOptions options)
+    {
+        if (DiskCache.OptimizedModelPath(options, hash) is { } cached && File.Exists(cached) && TryLoadOptimized(cached, options) is { } fromDisk)
+            return fromDisk;
+        var sessionOptions = NewSessionOptions(options, GraphOptimizationLevel.ORT_ENABLE_ALL);
         var device = AppendProvider(sessionOptions, options);
+        string? temporary = null;
+        if (DiskCache.OptimizedModelPath(options, hash) is { } path)
+        {
+            temporary = DiskCache.TemporaryPath(path);
+            sessionOptions.OptimizedModelFilePath = temporary;
+        }
         try
         {
-            return new OnnxSession(new InferenceSession(model, sessionOptions), device, options);
+            var session = new OnnxSession(new InferenceSession(model, sessionOptions), device, options);
+            if (temporary is not null) Publish(temporary, DiskCache.OptimizedModelPath(options, hash)!);
+            return session;
         }
         catch (OnnxRuntimeException e)
         {
+            if (temporary is not null) DiskCache.TryDelete(temporary);
             throw new InvalidOperationException($"ONNX Runtime could not load the model: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Renames the optimized graph ONNX Runtime wrote into its place in the cache (best effort).</summary>
+    private static void Publish(string temporary, string path)
+    {
+        try
+        {
+            if (File.Exists(temporary)) File.Move(temporary, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            DiskCache.TryDelete(temporary);
+        }
+    }
+
+    /// <summary>
+    /// A session over an optimized graph from the disk cache, run as it is (ONNX Runtime's optimizations were applied when
+    /// it was written); null, and the file deleted, when ONNX Runtime cannot load it.
+    /// </summary>
+    private static OnnxSession? TryLoadOptimized(string path, RuntimeOptions options)
+    {
+        var sessionOptions = NewSessionOptions(options, GraphOptimizationLevel.ORT_DISABLE_ALL);
+        var device = AppendProvider(sessionOptions, options);
+        try
+        {
+            return new OnnxSession(new InferenceSession(path, sessionOptions), device, options) { FromDiskCache = true };
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or IOException or UnauthorizedAccessException)
+        {
+            DiskCache.TryDelete(path);
+            return null;
         }
     }
 

@@ -140,6 +140,33 @@ public sealed record RuntimeOptions
     /// </summary>
     public bool RequireFloat64Kernels { get; init; }
 
+    /// <summary>
+    /// A folder that keeps work between processes: ONNX Runtime's optimized graph of every model a CPU session is made
+    /// for, and the gradient graphs built from a model (keyed by the SHA-256 of the model bytes, the output, the
+    /// differentiated tensors and the rule set). A later process with the same folder skips building the gradient graph
+    /// and optimizing either graph. Null (the default) keeps nothing on disk; <see cref="DefaultCacheDirectory"/> is the
+    /// user's cache folder. Entries are tied to this ONNX Runtime, this build of the library and this CPU's instruction
+    /// sets; the folder may be deleted at any time.
+    /// </summary>
+    public string? CacheDirectory { get; init; }
+
+    /// <summary>
+    /// The user's cache folder for this library: <c>$XDG_CACHE_HOME/microsoft-ml-attribution</c>, else
+    /// <c>~/.cache/microsoft-ml-attribution</c> (the local application-data folder on Windows).
+    /// </summary>
+    public static string DefaultCacheDirectory
+    {
+        get
+        {
+            string? root = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+            if (string.IsNullOrEmpty(root))
+                root = OperatingSystem.IsWindows()
+                    ? Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData)
+                    : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+            return Path.Combine(root, "microsoft-ml-attribution");
+        }
+    }
+
     /// <summary>CPU, ONNX Runtime's default threading.</summary>
     public static RuntimeOptions Default { get; } = new();
 

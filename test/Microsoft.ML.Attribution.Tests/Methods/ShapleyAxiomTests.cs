@@ -128,4 +128,50 @@ public sealed class ShapleyAxiomTests
         var e = Assert.ThrowsExactly<ArgumentException>(() => new ShapleyValues(oracle).Attribute(Rows, background: new NdArray<float>(new float[5], 1, 5)));
         StringAssert.Contains(e.Message, "Background set shaped [1, 5]");
     }
+
+    /// <summary>f(x) = x0·x1 + sin(x2) + x0·x2², counting the rows it is fed (not linear: every coalition's value matters).</summary>
+    private sealed class CountingProductOracle : IForwardOracle
+    {
+        public string InputName => "x";
+        public string OutputName => "y";
+        public int? MaxRowsPerCall => null;
+        public int RowsFed { get; private set; }
+
+        public void ValidateInput(NdArray<float> inputs) { }
+
+        public NdArray<float> Forward(NdArray<float> inputs)
+        {
+            RowsFed += inputs.Rows;
+            var result = new NdArray<float>(inputs.Rows, 1);
+            for (int r = 0; r < inputs.Rows; r++)
+            {
+                var x = inputs.Row(r);
+                result.Data[r] = x[0] * x[1] + MathF.Sin(x[2]) + x[0] * x[2] * x[2];
+            }
+            return result;
+        }
+    }
+
+    [TestMethod]
+    public void ShapleyValueSampling_OverAllOrderings_EvaluatesEachCoalitionOnce_AndEqualsExactValues()
+    {
+        // The 6 orderings of 3 features have 6 × 4 prefixes but only the 2³ = 8 distinct coalitions; averaging over all
+        // orderings is the exact Shapley value.
+        int[][] orderings = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+        var x = new NdArray<float>([0.5f, -1.5f, 2f, 1.25f, 0.75f, -0.5f], 2, 3);
+        var baseline = new NdArray<float>([0.1f, 0.2f, -0.3f], 1, 3);
+        var sampling = new CountingProductOracle();
+        var sampled = new ShapleyValueSampling(sampling).Attribute(x, orderings, baseline, Target.Class(0), null, null);
+        var exactOracle = new CountingProductOracle();
+        var exact = new ShapleyValues(exactOracle).Attribute(x, baseline, Target.Class(0));
+        // Both may run one row to learn the output's size; beyond it, the 2 rows × 8 coalitions.
+        Assert.AreEqual(exactOracle.RowsFed, sampling.RowsFed, "as many rows as the exact method");
+        Assert.IsLessThanOrEqualTo(2 * 8 + 1, sampling.RowsFed, "8 coalitions per row");
+        for (int i = 0; i < x.Length; i++) Assert.AreEqual(exact.Attributions.Data[i], sampled.Attributions.Data[i], 1e-5, $"element {i}");
+        // Rows with an empty feature in a per-row mask still credit it nothing.
+        var mask = new NdArray<long>([0, 1, 2, 0, 0, 2], 2, 3);
+        var masked = new ShapleyValueSampling(new CountingProductOracle()).Attribute(x, orderings, baseline, Target.Class(0), mask, null);
+        var maskedExact = new ShapleyValues(new CountingProductOracle()).Attribute(x, baseline, Target.Class(0), mask);
+        for (int i = 0; i < x.Length; i++) Assert.AreEqual(maskedExact.Attributions.Data[i], masked.Attributions.Data[i], 1e-5, $"masked element {i}");
+    }
 }

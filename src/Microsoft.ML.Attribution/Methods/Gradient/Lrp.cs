@@ -95,7 +95,7 @@ internal static class LrpPass
         model.ValidateInput(inputs);
         int chunk = Batcher.ChunkRows(model, internalBatchSize, inputs.RowSize);
         var (targets, outputSize) = (target ?? Target.Predicted).ResolveWithWidth(model, inputs, chunk);
-        GradientGraph graph;
+        GradientSession graph;
         try
         {
             graph = relevance.Graph(ruleSet, [wrt]);

@@ -117,6 +117,90 @@ internal sealed class Coalitions
     }
 
     /// <summary>
+    /// f(coalition)[target of the row] for every prefix of every ordering, the orderings shared by all rows (Shapley value
+    /// sampling): prefix l of ordering k holds its first l features. Prefixes equal as sets (∅, the full set, orderings
+    /// that agree up to order on their first l features) are evaluated once per row. No coalition is materialized:
+    /// equal prefixes are found by a hash kept along each ordering (XOR of one random word per feature, O(1) per prefix)
+    /// and confirmed on the orderings' position tables, so a hash collision cannot merge two different sets.
+    /// </summary>
+    /// <returns>
+    /// <c>Values</c>, <c>[rows × Unique]</c> row-major, and <c>Column</c>: for prefix l of ordering k, at
+    /// <c>k·(M+1) + l</c>, its column among the unique coalitions.
+    /// </returns>
+    public (double[] Values, int Unique, int[] Column) PrefixValues(int[][] orderings, int[] targets, int chunkRows)
+    {
+        int m = FeatureCount;
+        var hashRandom = new Random(1_000_003); // the hash's words only; the result does not depend on them
+        var word = new ulong[m];
+        for (int f = 0; f < m; f++) word[f] = (ulong)hashRandom.NextInt64() ^ (ulong)hashRandom.NextInt64() << 1;
+        var position = new int[orderings.Length][];
+        for (int k = 0; k < orderings.Length; k++)
+        {
+            position[k] = new int[m];
+            for (int step = 0; step < m; step++) position[k][orderings[k][step]] = step;
+        }
+        // Prefix (k, l) equals prefix (j, l) iff every one of ordering k's first l features sits among ordering j's first l.
+        bool SameSet(int k, int j, int length)
+        {
+            for (int step = 0; step < length; step++) if (position[j][orderings[k][step]] >= length) return false;
+            return true;
+        }
+        var column = new int[orderings.Length * (m + 1)];
+        var unique = new List<(int Ordering, int Length)>();
+        var firstWithHash = new Dictionary<(ulong, int), int>();
+        for (int k = 0; k < orderings.Length; k++)
+        {
+            ulong hash = 0;
+            for (int length = 0; length <= m; length++)
+            {
+                if (length > 0) hash ^= word[orderings[k][length - 1]];
+                int found = -1;
+                if (firstWithHash.TryGetValue((hash, length), out int candidate))
+                {
+                    if (SameSet(k, unique[candidate].Ordering, length)) found = candidate;
+                    else
+                    {
+                        // A hash collision (about one in 2⁶⁴ per pair): fall back to comparing with every coalition of this size.
+                        for (int u = 0; u < unique.Count && found < 0; u++)
+                            if (unique[u].Length == length && SameSet(k, unique[u].Ordering, length)) found = u;
+                    }
+                }
+                if (found < 0)
+                {
+                    found = unique.Count;
+                    unique.Add((k, length));
+                    firstWithHash.TryAdd((hash, length), found);
+                }
+                column[k * (m + 1) + length] = found;
+            }
+        }
+
+        int rows = _inputs.Rows, count = unique.Count;
+        int perCoalition = _background?.Rows ?? 1;
+        var values = new double[rows * count];
+        Batcher.Forward(_oracle, checked(rows * count * perCoalition), _inputs.RowShape, chunkRows,
+            fill: (item, dst) =>
+            {
+                int cell = item / perCoalition, r = cell / count;
+                var (k, length) = unique[cell % count];
+                (_background is null ? _reference.Row(r) : _background.Row(item % perCoalition)).CopyTo(dst);
+                var x = _inputs.Row(r);
+                var sets = _groups(r);
+                var ordering = orderings[k];
+                for (int step = 0; step < length; step++)
+                {
+                    foreach (int j in sets[ordering[step]]) dst[j] = x[j];
+                }
+            },
+            consume: (item, output) =>
+            {
+                int cell = item / perCoalition;
+                values[cell] += output[targets[cell / count]] / (double)perCoalition;
+            });
+        return (values, count, column);
+    }
+
+    /// <summary>
     /// Feature groups as global ids 0 … M−1 from a mask (Captum's convention: ids are the feature indices); without a
     /// mask every element is a feature.
     /// </summary>

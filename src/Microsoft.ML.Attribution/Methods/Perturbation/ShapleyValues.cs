@@ -88,7 +88,8 @@ public sealed class ShapleyValues
 /// Shapley value sampling (Castro et al. 2009; Captum's ShapleyValueSampling): for each of <c>samples</c> random
 /// orderings of the features, add the features one by one from the baseline to the input and credit each with the
 /// change of f; average over orderings. Each ordering costs M evaluations per row; coalitions shared by orderings are
-/// evaluated once.
+/// evaluated once, and the prefixes of all rows and orderings run through the model in large chunks (no coalition is
+/// built as an array: a prefix is its ordering and length).
 /// </summary>
 public sealed class ShapleyValueSampling
 {
@@ -129,37 +130,36 @@ public sealed class ShapleyValueSampling
         _oracle.ValidateInput(inputs);
         Coalitions.ValidateBackground(background, inputs, _oracle.InputName, baselines);
         var (groups, m) = Coalitions.FromMask(featureMask, inputs, _oracle.InputName);
+        var seen = new bool[m];
         foreach (var ordering in orderings)
         {
-            if (ordering.Length != m || ordering.Distinct().Count() != m || ordering.Any(f => f < 0 || f >= m))
-                throw new ArgumentException($"Each ordering must be a permutation of the {m} features.");
+            bool valid = ordering.Length == m;
+            Array.Clear(seen);
+            for (int step = 0; valid && step < m; step++)
+            {
+                int f = ordering[step];
+                valid = f >= 0 && f < m && !seen[f];
+                if (valid) seen[f] = true;
+            }
+            if (!valid) throw new ArgumentException($"Each ordering must be a permutation of the {m} features.");
         }
         var reference = Baselines.Expand(baselines, inputs, _oracle.InputName);
         int chunk = Batcher.ChunkRows(_oracle, internalBatchSize, inputs.RowSize);
         var targets = (target ?? Target.Predicted).Resolve(_oracle, inputs, chunk);
 
-        // Per ordering: the prefixes ∅, {o₀}, {o₀, o₁}, …, all — M + 1 coalitions.
-        var coalitions = new List<bool[]>();
-        foreach (var ordering in orderings)
-        {
-            var members = new bool[m];
-            coalitions.Add((bool[])members.Clone());
-            foreach (int f in ordering)
-            {
-                members[f] = true;
-                coalitions.Add((bool[])members.Clone());
-            }
-        }
-        var values = new Coalitions(_oracle, inputs, reference, groups, m, background).Values(_ => coalitions, targets, chunk);
+        // Per ordering the prefixes ∅, {o₀}, {o₀, o₁}, …, all (M + 1 coalitions), equal ones evaluated once per row.
+        var (values, unique, column) = new Coalitions(_oracle, inputs, reference, groups, m, background).PrefixValues(orderings, targets, chunk);
         var attributions = new NdArray<float>(inputs.Shape);
+        var phi = new double[m];
         for (int r = 0; r < inputs.Rows; r++)
         {
-            var phi = new double[m];
+            Array.Clear(phi);
+            int rowStart = r * unique;
             for (int k = 0; k < orderings.Length; k++)
             {
                 int first = k * (m + 1);
                 for (int step = 0; step < m; step++)
-                    phi[orderings[k][step]] += values[r][first + step + 1] - values[r][first + step];
+                    phi[orderings[k][step]] += values[rowStart + column[first + step + 1]] - values[rowStart + column[first + step]];
             }
             for (int f = 0; f < m; f++) phi[f] /= orderings.Length;
             ShapleyValues.Spread(attributions.Row(r), groups(r), phi);
